@@ -1,0 +1,103 @@
+"""Tessera's application factory: wires settings, database, cache, recommender and blueprints.
+
+`flask --app app ...` and `gunicorn 'app:create_app()'` both come through here;
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from core import web
+from core.cache import Cache, make_cache
+from core.db import Database
+from core.errors import register_error_handlers
+from core.settings import Settings
+from layout_engine.service import PageResolver
+from personalization_client.breaker import BreakerPolicy
+from personalization_client.client import ClientPolicy, PersonalizationClient
+from personalization_client.transports import HttpTransport, InProcessTransport, LazyEngine, Transport
+
+
+@dataclass
+class Services:
+    """Everything a request may need, built once per app."""
+
+    settings: Settings
+    db: Database
+    cache: Cache
+    client: PersonalizationClient
+    resolver: PageResolver
+    executor: ThreadPoolExecutor
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env(config)
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["tessera"] = build_services(settings)
+    web.install(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_health(app)
+    _register_cli(app)
+    return app
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.resolved_database_url)
+    cache = make_cache(settings.redis_url, settings.cache_prefix)
+    policy = ClientPolicy(call_timeout_s=settings.slot_timeout_ms / 1000)
+    breaker = BreakerPolicy(
+        settings.breaker_window_s, settings.breaker_min_calls, settings.breaker_failure_ratio, settings.breaker_open_s
+    )
+    client = PersonalizationClient(make_transport(settings), cache, policy, breaker)
+    executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
+    resolver = PageResolver(
+        db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, pointer_ttl_s=settings.pointer_ttl_s
+    )
+    return Services(settings, db, cache, client, resolver, executor)
+
+
+def make_transport(settings: Settings) -> Transport:
+    """HTTP when a recommender URL is configured, else the built-in recommender in-process."""
+    if settings.recommender_url:
+        return HttpTransport(settings.recommender_url)
+    return InProcessTransport(LazyEngine(settings.resolved_model_path))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from config_ui.views import bp as ui_bp
+    from layout_engine.api import bp as layout_bp
+
+    app.register_blueprint(layout_bp)
+    app.register_blueprint(ui_bp)
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():  # type: ignore[no-untyped-def]
+        try:
+            with web.services().db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return jsonify({"status": "unavailable", "database": str(exc)[:200]}), 503
+        return jsonify({"status": "ok", "database": "ok"})
+
+
+def _register_cli(app: Flask) -> None:
+    from core.cli import tokens_cli
+    from demo.cli import demo_cli
+
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(demo_cli)

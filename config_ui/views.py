@@ -1,0 +1,32 @@
+"""HTML views: the page list and the shopper preview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from core.errors import ApiError
+from core.web import db_session, services
+from layout_engine import pages
+from layout_engine.service import ResolveQuery
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
+
+
+@bp.get("/")
+def list_pages() -> str:
+    marketplace = request.args.get("marketplace") or None
+    found = pages.list_pages(db_session(), marketplace)
+    return render_template("config_ui/pages.html", pages=found, marketplace=marketplace)
+
+
+@bp.get("/preview/<slug>")
+def preview(slug: str) -> tuple[str, int] | str:
+    marketplace = request.args.get("marketplace", "US")
+    user_id = request.args.get("user_id") or None
+    device = request.args.get("device") or None
+    try:
+        query = ResolveQuery(slug, pages.validate_marketplace(marketplace), user_id, device=device)
+        page = services().resolver.resolve(query)
+    except ApiError as exc:
+        return render_template("config_ui/error.html", error=exc), exc.status
+    return render_template("config_ui/preview.html", page=page, user_id=user_id, marketplace=marketplace)

@@ -1,0 +1,115 @@
+"""API tokens: bearer secrets stored only as SHA-256 digests, with scopes.
+
+Tokens are 256-bit random strings, so a fast digest is enough (no password
+stretching needed); the plain token is shown once, at creation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UtcDateTime, utcnow
+from core.errors import BadRequest, Forbidden, Unauthorized
+
+SCOPES = frozenset({"admin", "events", "preview"})
+TOKEN_PREFIX = "tsr_"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling, as far as the API is concerned."""
+
+    name: str
+    scopes: frozenset[str]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    scopes = frozenset(s.strip() for s in text.split(",") if s.strip())
+    unknown = scopes - SCOPES
+    if not scopes or unknown:
+        raise BadRequest(f"scopes must be a subset of {sorted(SCOPES)}; got {sorted(unknown) or 'none'}")
+    return scopes
+
+
+def create_token(session: Session, name: str, scopes: frozenset[str]) -> str:
+    """Store a new token's digest and return the plain token (the only time it exists)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=hash_token(token), scopes=",".join(sorted(scopes))))
+    session.commit()
+    return token
+
+
+def find_identity(session: Session, token: str) -> Identity | None:
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Identity(name=row.name, scopes=frozenset(row.scopes.split(",")))
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def current_identity() -> Identity | None:
+    """The caller's identity, looked up once per request."""
+    if "identity" not in g:
+        from core.web import db_session
+
+        token = bearer_token()
+        g.identity = find_identity(db_session(), token) if token else None
+    return g.identity  # type: ignore[no-any-return]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require_scope(scope: str) -> Callable[[F], F]:
+    """Refuse the request unless a valid bearer token carrying `scope` came with it."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            identity = current_identity()
+            if identity is None:
+                raise Unauthorized("a valid bearer token is required")
+            if not identity.has_scope(scope):
+                raise Forbidden(f"this token lacks the '{scope}' scope")
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

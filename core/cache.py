@@ -1,0 +1,95 @@
+"""A tiny cache interface with two backends.
+
+`MemoryCache` is the embedded default (one process). `RedisCache` is shared by
+every worker and node, so deleting a key on publish invalidates it everywhere.
+Values are JSON-serialisable; a broken Redis degrades to a miss, never an error
+on the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Cache(Protocol):
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class MemoryCache:
+    """Thread-safe LRU with per-entry TTL; `clock` is injectable for tests."""
+
+    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self._entries: OrderedDict[str, tuple[float | None, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+        self._clock = clock
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, value = entry
+            if expires is not None and expires <= self._clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        expires = None if ttl is None else self._clock() + ttl
+        with self._lock:
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class RedisCache:
+    """JSON values in Redis under a key prefix."""
+
+    def __init__(self, url: str, prefix: str = "tessera:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.05, socket_connect_timeout=0.2)
+        self._prefix = prefix
+
+    def get(self, key: str) -> Any | None:
+        try:
+            raw = self._redis.get(self._prefix + key)
+        except Exception:  # noqa: BLE001 - a cache outage is a miss, not a failure
+            log.warning("redis get failed for %s", key, exc_info=True)
+            return None
+        return None if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        try:
+            px = None if ttl is None else max(1, int(ttl * 1000))
+            self._redis.set(self._prefix + key, json.dumps(value), px=px)
+        except Exception:  # noqa: BLE001
+            log.warning("redis set failed for %s", key, exc_info=True)
+
+    def delete(self, key: str) -> None:
+        # Deletion is how publishes invalidate other processes; let it raise so a
+        # publish never reports success while other nodes keep the old layout.
+        self._redis.delete(self._prefix + key)
+
+
+def make_cache(redis_url: str, prefix: str = "tessera:") -> Cache:
+    return RedisCache(redis_url, prefix) if redis_url else MemoryCache()

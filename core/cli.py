@@ -1,0 +1,35 @@
+"""`flask --app app tokens ...`: manage API tokens."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
+
+from core.auth import create_token, parse_scopes
+from core.errors import ApiError
+from core.web import services
+
+
+@click.group("tokens")
+def tokens_cli() -> None:
+    """Create API tokens for the storefront and for admin scripts."""
+
+
+@tokens_cli.command("create")
+@click.argument("name")
+@click.option("--scopes", default="admin", show_default=True, help="Comma-separated: admin, events, preview.")
+@with_appcontext
+def create(name: str, scopes: str) -> None:
+    """Create a token and print it once; only its digest is stored."""
+    try:
+        parsed = parse_scopes(scopes)
+    except ApiError as exc:
+        raise click.BadParameter(exc.message, param_hint="--scopes") from exc
+    with services().db.session() as session:
+        try:
+            token = create_token(session, name, parsed)
+        except IntegrityError as exc:
+            raise click.ClickException(f"a token named '{name}' already exists") from exc
+    click.echo(token)
+    click.echo(f"Token '{name}' with scopes {','.join(sorted(parsed))}. Store it now: it is not shown again.", err=True)

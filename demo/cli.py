@@ -1,0 +1,54 @@
+"""`flask --app app demo seed`: fill an empty installation with the demo store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from core.auth import create_token
+from core.web import services
+from demo.seed import is_seeded, seed
+
+
+@click.group("demo")
+def demo_cli() -> None:
+    """The demo gift-card store."""
+
+
+@demo_cli.command("seed")
+@click.option("--shoppers", default=5000, show_default=True, help="How many demo shoppers to generate.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when pages already exist.")
+@with_appcontext
+def seed_command(shoppers: int, if_empty: bool) -> None:
+    """Generate the catalog, shoppers and pages, and train the built-in recommender."""
+    settings = services().settings
+    with services().db.session() as session:
+        if is_seeded(session):
+            if if_empty:
+                click.echo("Demo data already present; nothing to do.")
+                return
+            raise click.ClickException("the database already has pages; seed an empty database")
+        report = seed(session, settings.data_path, n_shoppers=shoppers, progress=click.echo)
+        token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}))
+    _train(settings.data_path, settings.resolved_model_path)
+    click.echo(
+        f"Seeded {report.items} items, {report.shoppers} shoppers, {report.interactions} interactions, "
+        f"{report.pages} pages."
+    )
+    click.echo(f"Demo admin API token (shown once): {token}")
+
+
+def _train(data_dir: Path, model_path: Path) -> None:
+    from recommender.data import read_dataset
+    from recommender.model import TRAIN_STEPS, train
+
+    items, events = read_dataset(data_dir)
+    now = max((e.occurred_at for e in events), default=None) or datetime.now(UTC)
+    with click.progressbar(length=TRAIN_STEPS, label="Training the built-in recommender") as bar:
+        model = train(items, events, now, progress=bar.update)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(model_path)
+    click.echo(f"Model {model.version} saved to {model_path}")

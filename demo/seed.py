@@ -1,0 +1,95 @@
+"""Seeding the demo store: catalog, shopper histories, pages, the recommender's model.
+
+The data comes from the pure `demo.generator`; this module writes it to the
+database (one transaction for the data, then one operation per page through
+the same service the API uses) and trains the built-in recommender on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from demo import generator
+from demo.pages import birthday_layout, home_layout
+from layout_engine import pages
+from layout_engine.audiences import known_audiences
+from layout_engine.models import CatalogItemRow, Page, ShopperInteraction
+
+MARKETPLACES = ("US", "DE")
+CURRENCY = {"US": "USD", "DE": "EUR"}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    items: int
+    shoppers: int
+    interactions: int
+    pages: int
+
+
+def is_seeded(session: Session) -> bool:
+    return session.scalar(select(Page.id).limit(1)) is not None
+
+
+def seed(
+    session: Session,
+    data_dir: Path,
+    n_shoppers: int = 5000,
+    seed_value: int = 7,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> SeedReport:
+    progress("generating catalog and shopper histories")
+    data = generator.generate(seed=seed_value, n_shoppers=n_shoppers, now=now)
+    progress(f"writing {len(data.catalog)} items and {len(data.interactions)} interactions")
+    _insert_catalog(session, data.catalog)
+    _insert_interactions(session, data.interactions)
+    session.commit()
+    generator.write_files(data, data_dir)
+    progress("creating and publishing the demo pages")
+    for marketplace in MARKETPLACES:
+        _publish_demo_pages(session, marketplace, data.catalog)
+    shoppers = len({i.user_id for i in data.interactions})
+    return SeedReport(len(data.catalog), shoppers, len(data.interactions), 2 * len(MARKETPLACES))
+
+
+def _insert_catalog(session: Session, catalog: Sequence[Any]) -> None:
+    rows = [
+        {"item_id": c.item_id, "title": c.title, "brand": c.brand, "category": c.category,
+         "occasions": list(c.occasions), "price": c.price, "currency": c.currency, "image_url": c.image_url}
+        for c in catalog
+    ]  # fmt: skip
+    session.execute(insert(CatalogItemRow), rows)
+
+
+def _insert_interactions(session: Session, interactions: Sequence[Any]) -> None:
+    for chunk in _chunks(interactions, 5000):
+        rows = [
+            {"user_id": i.user_id, "item_id": i.item_id, "event": i.event, "occurred_at": i.occurred_at,
+             "order_id": i.order_id}
+            for i in chunk
+        ]  # fmt: skip
+        session.execute(insert(ShopperInteraction), rows)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _publish_demo_pages(session: Session, marketplace: str, catalog: Sequence[Any]) -> None:
+    picks = [c.item_id for c in catalog[::17]][:12]
+    birthday = [c.item_id for c in catalog if "birthday" in c.occasions][::5][:12]
+    layouts = {"home": home_layout(marketplace, picks), "birthday": birthday_layout(marketplace, birthday)}
+    for slug, layout in layouts.items():
+        page = pages.create_page(session, slug, marketplace, layout["title"])
+        saved = pages.save_version(session, page, layout, "Demo layout", "demo-seed", known_audiences())
+        pages.publish(session, saved.page, saved.number, saved.page.etag)

@@ -1,0 +1,1 @@
+"""Pages, layout versions, validation, publish gates and the page resolver."""

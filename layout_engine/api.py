@@ -1,0 +1,151 @@
+"""JSON API: the admin endpoints (pages, versions, diff, publish) and the storefront's resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from core.auth import current_identity, require_scope
+from core.errors import BadRequest, PreconditionRequired
+from core.web import db_session, json_body, services
+from layout_engine import pages
+from layout_engine.audiences import known_audiences
+from layout_engine.service import ResolveQuery, invalidate_page
+
+bp = Blueprint("layout", __name__, url_prefix="/api/v1")
+
+DEVICES = ("desktop", "mobile", "tablet", "app")
+
+
+def _identity_name() -> str:
+    identity = current_identity()
+    return identity.name if identity else "anonymous"
+
+
+def _page_from_args(slug: str) -> pages.PageInfo:
+    marketplace = pages.validate_marketplace(request.args.get("marketplace"))
+    return pages.get_page(db_session(), slug, marketplace)
+
+
+def _int_arg(name: str, value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"'{name}' must be an integer", [{"path": name, "message": "expected an integer"}]) from None
+
+
+def _with_etag(body: dict[str, Any], page: pages.PageInfo, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = page.etag
+    return response
+
+
+@bp.post("/pages")
+@require_scope("admin")
+def create_page() -> Response:
+    body = json_body()
+    page = pages.create_page(db_session(), body.get("slug"), body.get("marketplace"), body.get("title"))
+    return _with_etag({"page": page.as_dict()}, page, 201)
+
+
+@bp.get("/pages")
+@require_scope("admin")
+def list_pages() -> Response:
+    found = pages.list_pages(db_session(), request.args.get("marketplace"))
+    return jsonify({"pages": [p.as_dict() for p in found]})
+
+
+@bp.post("/pages/<slug>/versions")
+@require_scope("admin")
+def save_version(slug: str) -> Response:
+    return _save_version(slug)
+
+
+@bp.get("/pages/<slug>/versions")
+@require_scope("admin")
+def list_versions(slug: str) -> Response:
+    page = _page_from_args(slug)
+    versions = pages.list_versions(db_session(), page)
+    return _with_etag({"page": page.as_dict(), "versions": [v.summary(page.published_number) for v in versions]}, page)
+
+
+@bp.get("/pages/<slug>/versions/<int:number>")
+@require_scope("admin")
+def get_version(slug: str, number: int) -> Response:
+    page = _page_from_args(slug)
+    version = pages.get_version(db_session(), page, number)
+    return _with_etag({**version.summary(page.published_number), "document": version.document}, page)
+
+
+@bp.get("/pages/<slug>/diff")
+@require_scope("admin")
+def diff_versions(slug: str) -> Response:
+    page = _page_from_args(slug)
+    before, after = _int_arg("from", request.args.get("from")), _int_arg("to", request.args.get("to"))
+    patch = pages.diff_versions(db_session(), page, before, after)
+    return jsonify({"from": before, "to": after, "patch": patch})
+
+
+@bp.post("/pages/<slug>/publish")
+@require_scope("admin")
+def publish(slug: str) -> Response:
+    page = _page_from_args(slug)
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise PreconditionRequired("send If-Match with the page's ETag (from GET .../versions)")
+    number = _int_arg("version", json_body().get("version"))
+    published = pages.publish(db_session(), page, number, if_match)
+    invalidate_page(services().cache, slug, page.marketplace)
+    return _with_etag({"page": published.as_dict()}, published)
+
+
+@bp.get("/pages/<slug>/resolve")
+def resolve(slug: str) -> Response:
+    query = _resolve_query(slug)
+    if query.explain:
+        require_scope("admin")(lambda: None)()
+    response = jsonify(services().resolver.resolve(query))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _resolve_query(slug: str) -> ResolveQuery:
+    args = request.args
+    marketplace = pages.validate_marketplace(args.get("marketplace"))
+    device = args.get("device") or None
+    if device is not None and device not in DEVICES:
+        raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
+    user_id = args.get("user_id") or None
+    if user_id is not None and len(user_id) > 100:
+        raise BadRequest("user_id is longer than 100 characters", [{"path": "user_id", "message": "too long"}])
+    locale = args.get("locale") or None
+    if locale is not None and not _is_locale(locale):
+        raise BadRequest("locale must look like en or en-US", [{"path": "locale", "message": "bad format"}])
+    explain = args.get("explain") in ("1", "true")
+    return ResolveQuery(slug, marketplace, user_id, locale, device, explain)
+
+
+def _is_locale(text: str) -> bool:
+    language, _, region = text.partition("-")
+    return len(language) == 2 and language.isalpha() and (not region or (len(region) == 2 and region.isalpha()))
+
+
+def _save_version(slug: str) -> Response:
+    page = _page_from_args(slug)
+    body = json_body()
+    comment = body.get("comment", "")
+    if not isinstance(comment, str) or len(comment) > 1000:
+        raise BadRequest(
+            "comment must be a string of at most 1000 characters", [{"path": "/comment", "message": "bad"}]
+        )
+    parent = None if body.get("parent") is None else _int_arg("parent", body.get("parent"))
+    if "document" not in body:
+        raise BadRequest("the body needs a 'document'", [{"path": "/document", "message": "'document' is required"}])
+    result = pages.save_version(
+        db_session(), page, body["document"], comment, _identity_name(), known_audiences(), parent
+    )
+    return _with_etag(
+        {"version": result.number, "page": result.page.as_dict(), "warnings": result.warnings}, result.page, 201
+    )

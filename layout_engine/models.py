@@ -1,0 +1,80 @@
+"""ORM rows for pages, their immutable layout versions, the catalog and shopper history.
+
+These classes hold columns only; repositories hand frozen dataclasses to the cores.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime, utcnow
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("slug", "marketplace"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    marketplace: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    published_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("layout_versions.id", use_alter=True, name="fk_pages_published_version_id_layout_versions")
+    )
+    # Bumped by every save and publish: the page's ETag, for optimistic concurrency.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LayoutVersion(Base):
+    """One saved layout. Never updated after insert (enforced below)."""
+
+    __tablename__ = "layout_versions"
+    __table_args__ = (UniqueConstraint("page_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    parent_number: Mapped[int | None] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+@event.listens_for(LayoutVersion, "before_update")
+def _refuse_version_update(_mapper: object, _connection: object, target: LayoutVersion) -> None:
+    raise ValueError(f"layout version {target.number} is immutable; save a new version instead")
+
+
+class CatalogItemRow(Base):
+    __tablename__ = "catalog_items"
+
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(50))
+    occasions: Mapped[list[str]] = mapped_column(JSON)
+    price: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+    image_url: Mapped[str] = mapped_column(String(500))
+
+
+class ShopperInteraction(Base):
+    """A shopper's view or purchase; the resolver reads purchases to exclude them."""
+
+    __tablename__ = "shopper_interactions"
+    __table_args__ = (Index("ix_shopper_interactions_user_event", "user_id", "event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    order_id: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,199 @@
+"""The resolve service: the I/O around the pure resolver, on the hot path.
+
+1. published layout: pointer (slug, marketplace) → version from cache (short
+   TTL, deleted on publish), document by version id (immutable, cached long);
+2. experiment variant: seam (`VariantChooser`), none yet;
+3. campaigns: seam (`CampaignApplier`), none yet;
+4. visibility over the shopper context (pure);
+5. recommender calls for every personalized slot run concurrently under one
+   page deadline, then the slot pipelines run in page order (pure);
+6. the response.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from core.cache import Cache
+from core.db import Database
+from core.errors import NotFound
+from layout_engine.audiences import ShopperContext
+from layout_engine.catalog import load_catalog, load_purchases
+from layout_engine.models import LayoutVersion, Page
+from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
+from personalization_client.client import PersonalizationClient
+from personalization_client.values import Fetch
+from slots.postfilters import CatalogItem
+
+
+@dataclass(frozen=True)
+class ResolveQuery:
+    slug: str
+    marketplace: str
+    user_id: str | None
+    locale: str | None = None
+    device: str | None = None
+    explain: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedLayout:
+    page_id: int
+    slug: str
+    marketplace: str
+    title: str
+    version_id: int
+    number: int
+    document: Mapping[str, Any]
+
+
+class VariantChooser(Protocol):
+    """Seam for experiments: may swap the layout for the shopper's variant."""
+
+    def choose(self, layout: PublishedLayout, context: ShopperContext) -> tuple[PublishedLayout, dict | None]: ...
+
+
+class NoExperiments:
+    def choose(self, layout: PublishedLayout, context: ShopperContext) -> tuple[PublishedLayout, dict | None]:
+        return layout, None
+
+
+def pointer_key(slug: str, marketplace: str) -> str:
+    return f"ptr:{marketplace}:{slug}"
+
+
+class PageResolver:
+    def __init__(
+        self,
+        db: Database,
+        cache: Cache,
+        client: PersonalizationClient,
+        executor: ThreadPoolExecutor,
+        deadline_s: float = 0.150,
+        pointer_ttl_s: float = 5.0,
+        history_ttl_s: float = 30.0,
+        variants: VariantChooser | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._cache = cache
+        self.client = client
+        self._executor = executor
+        self._deadline_s = deadline_s
+        self._pointer_ttl = pointer_ttl_s
+        self._history_ttl = history_ttl_s
+        self._variants = variants or NoExperiments()
+        self._clock = clock
+        self._catalog: tuple[float, dict[str, CatalogItem]] | None = None
+
+    def resolve(self, query: ResolveQuery) -> dict[str, Any]:
+        started = self._clock()
+        deadline = started + self._deadline_s
+        layout = self.published_layout(query.slug, query.marketplace)
+        context = self._context(query)
+        layout, experiment = self._variants.choose(layout, context)
+        catalog = self.catalog()
+        plans = plan_page(layout.document, context)
+        fetches = self._fetch_all(plans, deadline)
+        resolved = finish_page(plans, fetches, catalog, context)
+        slots = [slot_payload(s, catalog, query.explain) for s in resolved if is_shown(s)]
+        body: dict[str, Any] = {
+            "page": layout.slug,
+            "marketplace": layout.marketplace,
+            "title": layout.document.get("title", layout.title),
+            "version": layout.number,
+            "experiment": experiment,
+            "campaign": None,
+            "degraded": any(s.outcome.is_degraded for s in resolved),
+            "slots": slots,
+        }
+        if query.explain:
+            body["timing_ms"] = round((self._clock() - started) * 1000, 2)
+        return body
+
+    def published_layout(self, slug: str, marketplace: str) -> PublishedLayout:
+        pointer = self._cache.get(pointer_key(slug, marketplace))
+        if pointer is None:
+            pointer = self._load_pointer(slug, marketplace)
+            self._cache.set(pointer_key(slug, marketplace), pointer, ttl=self._pointer_ttl)
+        if "missing" in pointer:
+            raise NotFound(pointer["missing"])
+        document = self._cache.get(f"doc:{pointer['version_id']}")
+        if document is None:
+            document = self._load_document(pointer["version_id"])
+            self._cache.set(f"doc:{pointer['version_id']}", document, ttl=24 * 3600)
+        return PublishedLayout(
+            pointer["page_id"], slug, marketplace, pointer["title"], pointer["version_id"], pointer["number"], document
+        )
+
+    def _load_pointer(self, slug: str, marketplace: str) -> dict[str, Any]:
+        with self._db.session() as session:
+            row = session.execute(
+                select(Page.id, Page.title, LayoutVersion.id.label("version_id"), LayoutVersion.number)
+                .join(LayoutVersion, LayoutVersion.id == Page.published_version_id, isouter=True)
+                .where(Page.slug == slug, Page.marketplace == marketplace)
+            ).first()
+        if row is None:
+            return {"missing": f"no page '{slug}' in marketplace {marketplace}"}
+        if row.version_id is None:
+            return {"missing": f"page '{slug}' in {marketplace} has no published version"}
+        return {"page_id": row.id, "title": row.title, "version_id": row.version_id, "number": row.number}
+
+    def _load_document(self, version_id: int) -> dict[str, Any]:
+        with self._db.session() as session:
+            document = session.scalar(select(LayoutVersion.document).where(LayoutVersion.id == version_id))
+        return dict(document or {})
+
+    def catalog(self) -> dict[str, CatalogItem]:
+        """The catalog, held per process and refreshed every minute (it is small and read-only here)."""
+        now = self._clock()
+        if self._catalog is None or now - self._catalog[0] > 60:
+            with self._db.session() as session:
+                self._catalog = (now, load_catalog(session))
+        return self._catalog[1]
+
+    def _context(self, query: ResolveQuery) -> ShopperContext:
+        purchased, orders = self._history(query.user_id)
+        return ShopperContext(query.user_id, query.marketplace, query.locale, query.device, purchased, orders)
+
+    def _history(self, user_id: str | None) -> tuple[frozenset[str], int]:
+        if user_id is None:
+            return frozenset(), 0
+        key = f"hist:{user_id}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return frozenset(cached["items"]), int(cached["orders"])
+        with self._db.session() as session:
+            items, orders = load_purchases(session, user_id)
+        self._cache.set(key, {"items": sorted(items), "orders": orders}, ttl=self._history_ttl)
+        return items, orders
+
+    def _fetch_all(self, plans: list[SlotPlan], deadline: float) -> dict[tuple[int, str], Fetch]:
+        """Every recommender call of the page at once; whatever is not back by the deadline is a failure."""
+        futures: dict[tuple[int, str], Future[Fetch]] = {}
+        for plan in plans:
+            for role, request in (("primary", plan.primary), ("fallback", plan.fallback)):
+                if request is not None:
+                    futures[(plan.index, role)] = self._executor.submit(self.client.fetch, request, deadline)
+        if futures:
+            wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
+        return {key: _result(future) for key, future in futures.items()}
+
+
+def _result(future: Future[Fetch]) -> Fetch:
+    if not future.done():
+        return Fetch(None, error="timeout: page deadline reached")
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a bug in one slot must not fail the page
+        return Fetch(None, error=f"error: {type(exc).__name__}: {exc}")
+
+
+def invalidate_page(cache: Cache, slug: str, marketplace: str) -> None:
+    cache.delete(pointer_key(slug, marketplace))

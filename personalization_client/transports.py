@@ -1,0 +1,134 @@
+"""Two ways to reach a recommender: over HTTP, or in this process.
+
+Both take a `RecRequest` and a timeout in seconds and return
+`Recommendation`s or raise an `errors.RecommenderError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from personalization_client.errors import (
+    RecommenderError,
+    RecommenderRejected,
+    RecommenderTimeout,
+    RecommenderUnavailable,
+)
+from personalization_client.values import Recommendation, RecRequest
+
+
+class Transport(Protocol):
+    name: str
+
+    def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]: ...
+
+    def close(self) -> None: ...
+
+
+class HttpTransport:
+    """`POST {base_url}/v1/recommendations/{strategy}` over a pooled httpx client."""
+
+    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
+        self.name = base_url.rstrip("/")
+        self._client = client or httpx.Client(
+            base_url=self.name,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            timeout=httpx.Timeout(0.1),
+        )
+
+    def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
+        try:
+            response = self._client.post(
+                f"/v1/recommendations/{request.strategy}",
+                json=request.as_json(),
+                timeout=httpx.Timeout(timeout, pool=timeout),
+            )
+        except httpx.TimeoutException as exc:
+            raise RecommenderTimeout(f"no answer within {timeout * 1000:.0f} ms") from exc
+        except httpx.TransportError as exc:
+            raise RecommenderUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return _parse_response(response)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _parse_response(response: httpx.Response) -> list[Recommendation]:
+    if response.status_code >= 500:
+        raise RecommenderError(f"HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise RecommenderRejected(f"HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        items = response.json()["items"]
+        return [Recommendation(str(i["item_id"]), float(i.get("score", 0.0)), str(i.get("reason", ""))) for i in items]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RecommenderError(f"malformed answer: {exc}") from exc
+
+
+class InProcessTransport:
+    """Calls the built-in recommender's engine directly: the embedded default."""
+
+    name = "in-process"
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
+        try:
+            found = self._engine.recommend(
+                request.strategy,
+                request.user_id,
+                request.count,
+                anchor_item_id=request.anchor_item_id,
+                filters=request.filters,
+                exclude=request.exclude,
+            )
+        except ValueError as exc:
+            raise RecommenderRejected(str(exc)) from exc
+        return [Recommendation(r.item_id, float(r.score), r.reason) for r in found]
+
+    def close(self) -> None:
+        return None
+
+
+class LazyEngine:
+    """The built-in recommender's engine, loaded on first use and reloaded when the
+    model file changes (a retrain), so Tessera starts even before a model exists."""
+
+    def __init__(self, model_path: Path, recheck_s: float = 5.0) -> None:
+        self._path = model_path
+        self._recheck_s = recheck_s
+        self._engine: Any = None
+        self._mtime = 0.0
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def recommend(self, *args: Any, **kwargs: Any) -> Any:
+        return self._current().recommend(*args, **kwargs)
+
+    def _current(self) -> Any:
+        now = time.monotonic()
+        if self._engine is not None and now - self._checked < self._recheck_s:
+            return self._engine
+        with self._lock:
+            self._checked = now
+            try:
+                mtime = self._path.stat().st_mtime
+            except FileNotFoundError:
+                if self._engine is None:
+                    raise RecommenderUnavailable(
+                        f"no recommender model at {self._path}; run the demo seed or train"
+                    ) from None
+                return self._engine
+            if self._engine is None or mtime != self._mtime:
+                from recommender.engine import Engine
+                from recommender.model import Model
+
+                self._engine = Engine(Model.load(self._path))
+                self._mtime = mtime
+            return self._engine
