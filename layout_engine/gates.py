@@ -31,7 +31,7 @@ def check_gates(document: Mapping[str, Any], known_items: Collection[str]) -> li
     violations = _empty_page(layout_slots) + _duplicate_ids(layout_slots)
     for index, slot in enumerate(layout_slots):
         violations += _missing_fallback(index, slot) + _unknown_items(index, slot, known_items)
-    return sorted(violations)
+    return sorted(violations, key=lambda v: (v.path, v.rule))
 
 
 def _empty_page(layout_slots: list[Mapping[str, Any]]) -> list[GateViolation]:

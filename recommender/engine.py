@@ -109,9 +109,9 @@ class Engine:
             allowed &= _column(model.categories[:, None] == np.arange(len(model.category_names)),
                                model.category_names, filters["category"])  # fmt: skip
         if filters.get("price_min") is not None:
-            allowed &= model.prices >= float(filters["price_min"])
+            allowed &= model.prices >= _price(filters, "price_min")
         if filters.get("price_max") is not None:
-            allowed &= model.prices <= float(filters["price_max"])
+            allowed &= model.prices <= _price(filters, "price_max")
         index = model.item_index
         allowed[[index[item_id] for item_id in exclude if item_id in index]] = False
         return allowed
@@ -254,9 +254,14 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 def _column(matrix: np.ndarray, names: tuple[str, ...], name: Any) -> np.ndarray:
     """The items having `name`; a name the catalog never uses matches nothing (not an error)."""
-    if not isinstance(name, str):
-        raise TypeError(f"filter value must be a string, got {name!r}")
     return matrix[:, names.index(name)] if name in names else np.zeros(len(matrix), dtype=bool)
+
+
+def _price(filters: Mapping[str, Any], name: str) -> float:
+    try:
+        return float(filters[name])
+    except (TypeError, ValueError):
+        raise ValueError(f"filter {name} must be a number, got {filters[name]!r}") from None
 
 
 def _popular_reason(filters: Mapping[str, Any]) -> str:

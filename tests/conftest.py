@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import delete, update
 from sqlalchemy.engine import make_url
 
@@ -25,6 +26,10 @@ from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInt
 from tests.support import builders, databases  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+# Two shared cores: timing-based health checks and deadlines would only add flakiness.
+settings.register_profile("tessera", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tessera")
 
 
 def _backends() -> list[Any]:

@@ -27,10 +27,12 @@ def published(client: Any, admin_headers: dict[str, str], catalog: list[str]) ->
         ],
     }  # fmt: skip
     client.post("/api/v1/pages", json={"slug": "home", "marketplace": "US", "title": "Home"}, headers=admin_headers)
-    saved = client.post("/api/v1/pages/home/versions?marketplace=US", json={"document": layout},
-                        headers=admin_headers)
-    response = client.post("/api/v1/pages/home/publish?marketplace=US", json={"version": 1},
-                           headers={**admin_headers, "If-Match": saved.headers["ETag"]})
+    saved = client.post("/api/v1/pages/home/versions?marketplace=US", json={"document": layout}, headers=admin_headers)
+    response = client.post(
+        "/api/v1/pages/home/publish?marketplace=US",
+        json={"version": 1},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
     assert response.status_code == 200, response.get_json()
     return layout
 
@@ -124,10 +126,16 @@ def test_publishing_a_new_version_changes_what_resolve_serves(
     client: Any, admin_headers: dict[str, str], published: dict[str, Any]
 ) -> None:
     assert resolve(client)["version"] == 1
-    saved = client.post("/api/v1/pages/home/versions?marketplace=US",
-                        json={"document": {**published, "title": "New home"}}, headers=admin_headers)
-    client.post("/api/v1/pages/home/publish?marketplace=US", json={"version": 2},
-                headers={**admin_headers, "If-Match": saved.headers["ETag"]})
+    saved = client.post(
+        "/api/v1/pages/home/versions?marketplace=US",
+        json={"document": {**published, "title": "New home"}},
+        headers=admin_headers,
+    )
+    client.post(
+        "/api/v1/pages/home/publish?marketplace=US",
+        json={"version": 2},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
     page = resolve(client)
     assert (page["version"], page["title"]) == (2, "New home")
 

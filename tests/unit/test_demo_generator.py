@@ -116,7 +116,16 @@ def test_write_files_produces_the_recommender_input_contract(small: DemoData, tm
     write_files(small, tmp_path)
     lines = (tmp_path / "catalog.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
-    assert set(first) == {"item_id", "title", "brand", "category", "occasions", "price", "currency", "image_url"}
+    assert set(first) == {
+        "item_id",
+        "title",
+        "brand",
+        "category",
+        "occasions",
+        "price",
+        "currency",
+        "image_url",
+    }
     assert isinstance(first["occasions"], list)
     with open(tmp_path / "interactions.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))

@@ -1,0 +1,143 @@
+"""The personalization client: timeouts, the one retry, breaker, cache, over fake transports."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from core.cache import MemoryCache
+from personalization_client.breaker import BreakerPolicy
+from personalization_client.client import ClientPolicy, PersonalizationClient
+from personalization_client.errors import RecommenderError, RecommenderTimeout, RecommenderUnavailable
+from personalization_client.transports import HttpTransport
+from personalization_client.values import Recommendation, RecRequest
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedTransport:
+    """Answers (or fails) from a script and advances the fake clock by each call's cost."""
+
+    name = "scripted"
+
+    def __init__(self, clock: Clock, script: list[tuple[float, object]]) -> None:
+        self.clock, self.script, self.timeouts = clock, list(script), []
+
+    def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
+        self.timeouts.append(timeout)
+        cost, outcome = self.script.pop(0)
+        self.clock.now += cost
+        if isinstance(outcome, Exception):
+            raise outcome
+        return [Recommendation(i, 1.0, "r") for i in outcome]  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        return None
+
+
+PERSONAL = RecRequest("personalized", "shopper-1", 4, "US")
+POPULAR = RecRequest("popular", None, 48, "US")
+
+
+def make(
+    clock: Clock, script: list[tuple[float, object]], **breaker: float
+) -> tuple[PersonalizationClient, ScriptedTransport]:
+    transport = ScriptedTransport(clock, script)
+    policy = BreakerPolicy(**{"min_calls": 100, **breaker})  # type: ignore[arg-type]
+    client = PersonalizationClient(
+        transport, MemoryCache(clock=clock), ClientPolicy(call_timeout_s=0.1), policy, clock=clock, wall_clock=clock
+    )
+    return client, transport
+
+
+def test_fast_failure_is_retried_once_when_the_deadline_allows() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.002, RecommenderError("HTTP 500")), (0.01, ["a", "b"])])
+    result = client.fetch(PERSONAL, deadline=clock.now + 0.150)
+    assert [c.item_id for c in result.candidates or ()] == ["a", "b"]
+    assert len(transport.timeouts) == 2
+
+
+def test_timeout_is_not_retried_and_call_timeout_is_capped_by_the_deadline() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.05, RecommenderTimeout("slow"))])
+    result = client.fetch(PERSONAL, deadline=clock.now + 0.05)
+    assert result.candidates is None and result.error is not None and result.error.startswith("timeout")
+    assert transport.timeouts == [pytest.approx(0.05)]
+
+
+def test_no_retry_when_a_second_attempt_would_not_fit() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.08, RecommenderUnavailable("refused"))])
+    assert client.fetch(PERSONAL, deadline=clock.now + 0.150).error == "unavailable: refused"
+    assert len(transport.timeouts) == 1
+
+
+def test_open_breaker_fails_fast_without_calling() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.001, RecommenderError("x"))] * 2, min_calls=2, failure_ratio=0.5)
+    client.fetch(PERSONAL, deadline=clock.now + 0.150)
+    result = client.fetch(PERSONAL, deadline=clock.now + 0.150)
+    assert result.error is not None and result.error.startswith("circuit open")
+    assert len(transport.timeouts) == 2
+
+
+def test_non_personal_answers_are_cached_and_served_stale_while_failing() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.01, ["p1", "p2"]), (0.001, RecommenderTimeout("slow"))])
+    first = client.fetch(POPULAR, deadline=clock.now + 0.15)
+    again = client.fetch(POPULAR, deadline=clock.now + 0.15)
+    assert again.cached and again.candidates == first.candidates
+    clock.now += 120  # past freshness: asks again, fails, serves the stale copy
+    stale = client.fetch(POPULAR, deadline=clock.now + 0.15)
+    assert stale.candidates == first.candidates and stale.error is not None
+    assert len(transport.timeouts) == 2
+
+
+def test_personal_answers_are_never_cached() -> None:
+    clock = Clock()
+    client, transport = make(clock, [(0.01, ["a"]), (0.01, ["b"])])
+    client.fetch(PERSONAL, deadline=clock.now + 0.15)
+    assert [c.item_id for c in client.fetch(PERSONAL, deadline=clock.now + 0.15).candidates or ()] == ["b"]
+
+
+def http_transport(handler) -> HttpTransport:  # type: ignore[no-untyped-def]
+    client = httpx.Client(base_url="http://recommender.test", transport=httpx.MockTransport(handler))
+    return HttpTransport("http://recommender.test", client)
+
+
+def test_http_transport_speaks_the_contract() -> None:
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["path"], seen["body"] = request.url.path, request.read()
+        return httpx.Response(200, json={"items": [{"item_id": "gc-1", "score": 0.5, "reason": "Because"}]})
+
+    found = http_transport(handler).recommend(PERSONAL, 0.1)
+    assert found == [Recommendation("gc-1", 0.5, "Because")]
+    assert seen["path"] == "/v1/recommendations/personalized"
+
+
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [(httpx.Response(503), "RecommenderError"), (httpx.Response(400, text="bad"), "RecommenderRejected"),
+     (httpx.Response(200, text="not json"), "RecommenderError")],
+)  # fmt: skip
+def test_http_transport_maps_failures_to_the_exception_tree(response: httpx.Response, error: str) -> None:
+    with pytest.raises(RecommenderError) as raised:
+        http_transport(lambda _request: response).recommend(PERSONAL, 0.1)
+    assert type(raised.value).__name__ == error
+
+
+def test_http_transport_maps_timeouts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(RecommenderTimeout):
+        http_transport(handler).recommend(PERSONAL, 0.1)

@@ -1,0 +1,29 @@
+"""The pure cores import no Flask, SQLAlchemy or httpx (STYLE.md: pure logic apart from I/O)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PURE = [
+    "layout_engine.resolve",
+    "layout_engine.validation",
+    "layout_engine.gates",
+    "layout_engine.audiences",
+    "slots.postfilters",
+    "personalization_client.breaker",
+    "personalization_client.values",
+]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_core_imports_no_io_frameworks(module: str) -> None:
+    code = (
+        f"import sys; import {module}; "
+        "bad = [m for m in ('flask', 'sqlalchemy', 'httpx', 'redis') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
