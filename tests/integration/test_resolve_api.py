@@ -150,3 +150,24 @@ def test_preview_renders_the_resolved_page_as_html(client: Any, published: dict[
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'data-slot-id="for-you"' in html and "data-item-id=" in html
+
+
+def test_publish_on_one_node_is_seen_at_once_by_another_sharing_redis(
+    app: Any, app_config: dict[str, Any], admin_headers: dict[str, str], published: dict[str, Any]
+) -> None:
+    if not app_config["redis_url"]:
+        pytest.skip("cross-process invalidation needs Redis (set TEST_REDIS_URL; runs with PostgreSQL)")
+    from app import create_app
+
+    other = create_app(app_config)
+    try:
+        node_a, node_b = app.test_client(), other.test_client()
+        assert resolve(node_b)["version"] == 1  # node B caches the pointer
+        saved = node_a.post("/api/v1/pages/home/versions?marketplace=US",
+                            json={"document": {**published, "title": "V2"}}, headers=admin_headers)
+        node_a.post("/api/v1/pages/home/publish?marketplace=US", json={"version": 2},
+                    headers={**admin_headers, "If-Match": saved.headers["ETag"]})
+        assert resolve(node_b)["version"] == 2
+    finally:
+        other.extensions["tessera"].executor.shutdown()
+        other.extensions["tessera"].db.dispose()

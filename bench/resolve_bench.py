@@ -1,0 +1,220 @@
+"""The resolve budgets of DESIGN.md, each side by side with its baseline, in one run.
+
+(a) throughput of resolve (embedded defaults: SQLite, in-process recommender)
+    against a bare Flask JSON endpoint, same gunicorn settings, same load;
+(b) latency of a page of 6 personalized slots with a recommender answering in
+    L = 20 ms (the fake one, over HTTP), against L itself; throughput at c=32;
+(c) the same page while the recommender hangs: p99 and share of 200s.
+
+    .venv/bin/python -m bench.resolve_bench      # or: make bench
+
+Results are printed as a table and written to bench/results/resolve.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import admin, loadgen, report
+from bench.servers import (
+    GUNICORN_SETTINGS,
+    ROOT,
+    fake_recommender_command,
+    free_port,
+    gunicorn_command,
+    instance_env,
+    seed_instance,
+    serving,
+)
+
+RESULTS = ROOT / "bench" / "results" / "resolve.json"
+HOME_PREFIX = "/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-"
+BARE_PREFIX = "/bare?user_id=shopper-"
+BENCH_SLUG = "bench6"
+BENCH_PREFIX = f"/api/v1/pages/{BENCH_SLUG}/resolve?marketplace=US&user_id=shopper-"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The knobs of one run."""
+
+    shoppers: int = 5000
+    duration_s: float = 10.0
+    warmup_s: float = 2.0
+    concurrency: int = 16
+    http_concurrency: int = 32
+    latency_requests: int = 600
+    latency_concurrency: int = 8
+    phase_max_s: float = 90.0
+    delay_ms: float = 20.0
+    deadline_ms: int = 150
+
+
+def progress(message: str) -> None:
+    """A progress line, so a long run shows where it is."""
+    print(f"... {message}", flush=True)
+
+
+def log_problems(log: Path) -> list[str]:
+    """Lines of a server log that suggest trouble (tracebacks, errors, worker timeouts)."""
+    marks = ("Traceback", "[ERROR]", "[CRITICAL]", "WORKER TIMEOUT", "Exception")
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line for line in lines if any(mark in line for mark in marks)][:20]
+
+
+def check_resolves(port: int, prefix: str) -> None:
+    """Fail fast unless the page answers 200 with slots (so we never benchmark a 404)."""
+    status, _, body = admin.call(f"http://127.0.0.1:{port}", "GET", f"{prefix}1")
+    if status != 200 or not body or not body.get("slots"):
+        raise RuntimeError(f"{prefix}1 answered {status}: {str(body)[:300]}")
+
+
+def bench_throughput(instance: Path, logs: Path, cfg: Config) -> dict[str, Any]:
+    """(a) resolve of the seeded `home` page vs the bare app, same server settings and load."""
+    env = instance_env(instance)
+    port = free_port()
+    progress(f"(a) tessera resolve: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.concurrency}")
+    with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-a.log", "/healthz"):
+        check_resolves(port, HOME_PREFIX)
+        tessera = loadgen.throughput(port, HOME_PREFIX, cfg.concurrency, cfg.duration_s, cfg.warmup_s)
+    port = free_port()
+    progress(f"(a) bare flask: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.concurrency}")
+    with serving(gunicorn_command("bench.bare_app:create_app()", port), env, port, logs / "bare.log", "/healthz"):
+        bare = loadgen.throughput(port, BARE_PREFIX, cfg.concurrency, cfg.duration_s, cfg.warmup_s)
+    ratio = tessera.rps / bare.rps if bare.rps else 0.0
+    return {
+        "tessera": asdict(tessera),
+        "bare": asdict(bare),
+        "ratio": round(ratio, 3),
+        "budget": "ratio >= 0.5",
+        "pass": ratio >= 0.5,
+        "tessera_log_problems": log_problems(logs / "tessera-a.log"),
+    }
+
+
+def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(b) and (c): Tessera with the fake recommender over HTTP, answering in L ms, then hanging."""
+    catalog = instance / "recommender" / "data" / "catalog.jsonl"
+    fake_port = free_port()
+    fake_cmd = fake_recommender_command(fake_port, catalog, cfg.delay_ms)
+    with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake_url:
+        direct = loadgen.LoadResult(1, latencies_ms=admin.direct_latency_ms(fake_url, 200))
+        env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake_url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
+        port = free_port()
+        with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as url:
+            version = admin.publish_bench_page(url, token, BENCH_SLUG, "US")
+            check_resolves(port, BENCH_PREFIX)
+            latency = measure_latency(port, cfg)
+            progress(f"(b) throughput: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.http_concurrency}")
+            busy = loadgen.throughput(port, BENCH_PREFIX, cfg.http_concurrency, cfg.duration_s, cfg.warmup_s)
+            hung = measure_hung(fake_url, url, port, cfg)
+    budget = cfg.delay_ms + 5
+    http_result = {
+        "L_ms": cfg.delay_ms,
+        "page": {"slug": BENCH_SLUG, "marketplace": "US", "version": version, "personalized_slots": admin.SLOT_COUNT},
+        "fake_direct": direct.summary(),
+        **latency,
+        "throughput": asdict(busy),
+        "budget": f"p50 <= L + 5 ms = {budget:g} ms",
+        "pass_sequential": latency["sequential"]["p50_ms"] <= budget,
+        "pass_concurrent": latency["concurrent"]["p50_ms"] <= budget,
+        "tessera_log_problems": log_problems(logs / "tessera-b.log"),
+    }
+    return http_result, hung
+
+
+def measure_latency(port: int, cfg: Config) -> dict[str, Any]:
+    """Client-side latency of the bench page, sequentially and at `latency_concurrency`, after a short warm-up."""
+    paths = loadgen.user_paths(BENCH_PREFIX)
+    progress("(b) warm-up: 200 requests at c=8")
+    loadgen.run_load(port, paths, 8, 200, cfg.phase_max_s)
+    progress(f"(b) latency: {cfg.latency_requests} sequential requests")
+    sequential = loadgen.run_load(port, paths, 1, cfg.latency_requests, cfg.phase_max_s)
+    progress(f"(b) latency: {cfg.latency_requests} requests at c={cfg.latency_concurrency}")
+    concurrent = loadgen.run_load(port, paths, cfg.latency_concurrency, cfg.latency_requests, cfg.phase_max_s)
+    return {"sequential": sequential.summary(), "concurrent": concurrent.summary()}
+
+
+def measure_hung(fake_url: str, url: str, port: int, cfg: Config) -> dict[str, Any]:
+    """(c) the fake recommender hangs: p99 and share of 200s, sequential and concurrent; then it is switched back."""
+    paths = loadgen.user_paths(BENCH_PREFIX)
+    admin.set_mode(fake_url, "hang")
+    try:
+        progress(f"(c) hung recommender: {cfg.latency_requests} sequential requests")
+        sequential = loadgen.run_load(port, paths, 1, cfg.latency_requests, cfg.phase_max_s)
+        progress(f"(c) hung recommender: {cfg.latency_requests} requests at c={cfg.latency_concurrency}")
+        concurrent = loadgen.run_load(port, paths, cfg.latency_concurrency, cfg.latency_requests, cfg.phase_max_s)
+    finally:
+        admin.set_mode(fake_url, "ok")
+    progress("(c) recommender back to ok: waiting for an undegraded page (at most 30 s)")
+    budget = cfg.deadline_ms + 10
+    runs = {"sequential": sequential.summary(), "concurrent": concurrent.summary()}
+    return {
+        "deadline_ms": cfg.deadline_ms,
+        **runs,
+        "budget": f"p99 <= deadline + 10 ms = {budget} ms and 100% 200 responses",
+        "pass": all(r["p99_ms"] <= budget and r["share_200"] == 1.0 and not r["errors"] for r in runs.values()),
+        "recovered_after_s": seconds_until_undegraded(url, timeout_s=30.0),
+    }
+
+
+def seconds_until_undegraded(url: str, timeout_s: float) -> float | None:
+    """How long until the bench page comes back without fallbacks (the breaker closes again); None if never."""
+    started = time.monotonic()
+    i = 0
+    while time.monotonic() - started < timeout_s:
+        i += 1
+        status, _, body = admin.call(url, "GET", f"{BENCH_PREFIX}{loadgen.shopper(i)}")
+        if status == 200 and body and not body.get("degraded"):
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.1)
+    return None
+
+
+def meta(cfg: Config, seed_s: float) -> dict[str, Any]:
+    """How and where this run was made."""
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_generator": loadgen.generator_name(),
+        "load_generator_note": "runs on the same machine and shares its cores with the servers",
+        "gunicorn": " ".join(GUNICORN_SETTINGS),
+        "seed_shoppers": cfg.shoppers,
+        "seed_s": round(seed_s, 2),
+        "config": asdict(cfg),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def run(cfg: Config) -> dict[str, Any]:
+    """Every phase, on one freshly seeded temporary instance."""
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:
+        instance, logs = Path(tmp) / "instance", Path(tmp)
+        progress(f"seeding a temporary instance with {cfg.shoppers} shoppers")
+        seed_s, token = seed_instance(instance, cfg.shoppers)
+        results: dict[str, Any] = {"meta": meta(cfg, seed_s)}
+        results["throughput"] = bench_throughput(instance, logs, cfg)
+        results["http_recommender"], results["hung_recommender"] = bench_http(instance, logs, token, cfg)
+    return results
+
+
+def main() -> int:
+    cfg = Config()
+    results = run(cfg)
+    print(report.render(results), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nJSON results: {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
