@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -42,13 +41,8 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
 
 
 def _train(data_dir: Path, model_path: Path) -> None:
-    from recommender.data import read_dataset
-    from recommender.model import TRAIN_STEPS, train
+    """Train the built-in recommender with its own `train` command (same progress bar and summary)."""
+    from recommender.__main__ import train_command
 
-    items, events = read_dataset(data_dir)
-    now = max((e.occurred_at for e in events), default=None) or datetime.now(UTC)
-    with click.progressbar(length=TRAIN_STEPS, label="Training the built-in recommender") as bar:
-        model = train(items, events, now, progress=bar.update)
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(model_path)
-    click.echo(f"Model {model.version} saved to {model_path}")
+    click.get_current_context().invoke(train_command, data_dir=data_dir, model_path=model_path, half_life_days=14.0)

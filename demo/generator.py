@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slots.postfilters import CatalogItem
+
 CATEGORIES = (
     "restaurants", "fashion", "electronics", "travel", "entertainment",
     "home", "beauty", "books", "sports", "experiences",
@@ -61,16 +63,8 @@ _SECONDS_PER_DAY = 86_400
 _VIEW, _PURCHASE = 0, 1
 
 
-@dataclass(frozen=True)
-class CatalogRecord:
-    item_id: str
-    title: str
-    brand: str
-    category: str
-    occasions: tuple[str, ...]
-    price: float
-    currency: str
-    image_url: str
+# The demo catalog is made of the same plain values the resolver works with.
+CatalogRecord = CatalogItem
 
 
 @dataclass(frozen=True)
@@ -145,7 +139,7 @@ def _catalog(rng: np.random.Generator, n_items: int) -> tuple[list[CatalogRecord
             CatalogRecord(
                 item_id=f"gc-{i + 1:04d}", title=title, brand=brand, category=category,
                 occasions=occasions, price=PRICE_POINTS[price], currency="USD",
-                image_url=f"/static/demo/cards/{category}.svg",
+                image_url=f"/static/ui/demo/cards/{category}.svg",
             )
         )  # fmt: skip
     return records, features

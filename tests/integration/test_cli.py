@@ -29,8 +29,12 @@ def test_demo_seed_builds_a_published_store_and_a_model(runner: Any, db_session:
     assert result.exit_code == 0, result.output
     assert "Demo admin API token" in result.output
     pages = db_session.scalars(select(Page).order_by(Page.marketplace, Page.slug)).all()
-    assert [(p.slug, p.marketplace) for p in pages] == [("birthday", "DE"), ("home", "DE"), ("birthday", "US"),
-                                                        ("home", "US")]
+    assert [(p.slug, p.marketplace) for p in pages] == [
+        ("birthday", "DE"),
+        ("home", "DE"),
+        ("birthday", "US"),
+        ("home", "US"),
+    ]
     assert all(p.published_version_id for p in pages)
     assert app.extensions["tessera"].settings.resolved_model_path.exists()
     again = runner.invoke(args=["demo", "seed", "--if-empty"])

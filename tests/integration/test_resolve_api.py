@@ -163,10 +163,16 @@ def test_publish_on_one_node_is_seen_at_once_by_another_sharing_redis(
     try:
         node_a, node_b = app.test_client(), other.test_client()
         assert resolve(node_b)["version"] == 1  # node B caches the pointer
-        saved = node_a.post("/api/v1/pages/home/versions?marketplace=US",
-                            json={"document": {**published, "title": "V2"}}, headers=admin_headers)
-        node_a.post("/api/v1/pages/home/publish?marketplace=US", json={"version": 2},
-                    headers={**admin_headers, "If-Match": saved.headers["ETag"]})
+        saved = node_a.post(
+            "/api/v1/pages/home/versions?marketplace=US",
+            json={"document": {**published, "title": "V2"}},
+            headers=admin_headers,
+        )
+        node_a.post(
+            "/api/v1/pages/home/publish?marketplace=US",
+            json={"version": 2},
+            headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+        )
         assert resolve(node_b)["version"] == 2
     finally:
         other.extensions["tessera"].executor.shutdown()

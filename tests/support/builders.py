@@ -21,7 +21,7 @@ def insert_store(session: Session, data_dir: Path) -> list[str]:
     rows = [
         {"item_id": i.item_id, "title": i.title, "brand": i.brand, "category": i.category,
          "occasions": list(i.occasions), "price": i.price, "currency": "USD",
-         "image_url": f"/static/ui/demo/{i.category}.svg"}
+         "image_url": f"/static/ui/demo/cards/{i.category}.svg"}
         for i in items
     ]  # fmt: skip
     session.execute(insert(CatalogItemRow), rows)
