@@ -17,20 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.processes import BIN, free_port, gunicorn, run, serving
+from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
 FAR_BELOW_A_HANG_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A migrated and seeded embedded instance (small demo store)."""
-    path = tmp_path_factory.mktemp("instance")
-    env = {"TESSERA_INSTANCE_PATH": str(path), "TESSERA_DATABASE_URL": f"sqlite:///{path / 'tessera.db'}"}
-    run([str(BIN / "alembic"), "upgrade", "head"], env)
-    run([str(BIN / "flask"), "--app", "app", "demo", "seed", "--shoppers", "800"], env)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +43,7 @@ def fake_recommender(instance: dict[str, str]) -> Iterator[str]:
 def tessera(instance: dict[str, str], recommender_url: str) -> Any:
     port = free_port()
     env = {**instance, "TESSERA_RECOMMENDER_URL": recommender_url}
+    env.pop("ADMIN_TOKEN", None)
     return serving(gunicorn("app:create_app()", port, workers=1, threads=8), env, port)
 
 

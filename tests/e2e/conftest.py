@@ -1,0 +1,57 @@
+"""End-to-end fixtures: a seeded embedded instance and a browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import BIN, ROOT, run
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+BROWSER_FIX = (
+    "No Chromium for the browser tests. Run `make browser` (installs Debian's chromium with apt, "
+    "or `playwright install chromium` where apt is not usable), or set TESSERA_CHROMIUM to a Chromium binary."
+)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A migrated and seeded embedded instance (small demo store), shared by the e2e tests."""
+    path = tmp_path_factory.mktemp("instance")
+    env = {"TESSERA_INSTANCE_PATH": str(path), "TESSERA_DATABASE_URL": f"sqlite:///{path / 'tessera.db'}"}
+    run([str(BIN / "alembic"), "upgrade", "head"], env)
+    output = run([str(BIN / "flask"), "--app", "app", "demo", "seed", "--shoppers", "800"], env)
+    env["ADMIN_TOKEN"] = output.rsplit("(shown once): ", 1)[1].split()[0]
+    return env
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("TESSERA_CHROMIUM")
+    if configured:
+        return configured
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        except Error as exc:
+            pytest.fail(f"{BROWSER_FIX}\n{exc}", pytrace=False)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,70 @@
+"""In a real browser: the page list and a shopper's preview render, with images, and differ by shopper.
+
+Screenshots of the main screens go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import free_port, gunicorn, serving
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(instance: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in instance.items() if k != "ADMIN_TOKEN"}
+    with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def card_ids(page: Any, slot_id: str) -> list[str]:
+    return page.locator(f'[data-slot-id="{slot_id}"] [data-item-id]').evaluate_all(
+        "cards => cards.map(c => c.dataset.itemId)"
+    )
+
+
+def test_page_list_links_to_previews(page: Any, server: str, screenshot_dir: Path) -> None:
+    page.goto(f"{server}/?marketplace=US")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 2
+    page.screenshot(path=str(screenshot_dir / "pages.png"), full_page=True)
+    page.get_by_role("link", name="Preview").first.click()
+    assert page.locator("[data-slot-id]").count() >= 4
+
+
+def test_preview_shows_each_shopper_their_own_page(page: Any, server: str, screenshot_dir: Path) -> None:
+    page.goto(f"{server}/preview/home?marketplace=US&user_id=shopper-5")
+    assert page.get_by_role("heading", name="The gift they will actually use").is_visible()
+    first = card_ids(page, "for-you")
+    assert len(first) == 8
+    images_loaded = page.locator('[data-slot-id="for-you"] img').evaluate_all(
+        "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert images_loaded
+    page.screenshot(path=str(screenshot_dir / "preview-home-shopper-5.png"), full_page=True)
+    page.get_by_label("Shopper").fill("shopper-6")
+    page.get_by_role("button", name="Preview as shopper").click()
+    page.wait_for_url("**user_id=shopper-6**")
+    assert card_ids(page, "for-you") != first
+    every_card = page.locator("[data-item-id]").evaluate_all("cards => cards.map(c => c.dataset.itemId)")
+    assert len(every_card) == len(set(every_card))
+
+
+def test_unknown_page_shows_a_readable_error(page: Any, server: str) -> None:
+    response = page.goto(f"{server}/preview/nope?marketplace=US")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Not found").is_visible()
