@@ -8,6 +8,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.loadgen import LoadResult
+
 SLOT_COUNT = 6
 
 
@@ -67,18 +69,22 @@ def set_mode(fake_url: str, mode: str) -> None:
     _expect(status, 200, f"fake mode {mode}", body)
 
 
-def direct_latency_ms(fake_url: str, requests: int) -> list[float]:
+def direct_latency(fake_url: str, requests: int) -> LoadResult:
     """Client-side latency of the fake recommender itself, called directly and sequentially (the L baseline)."""
     url = urlsplit(fake_url)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=10)
-    latencies = []
+    result = LoadResult(1)
+    started = time.monotonic()
     try:
         for i in range(requests):
             body = json.dumps({"user_id": f"shopper-{i + 1}", "count": 8, "marketplace": "US"}).encode()
             sent = time.perf_counter()
             connection.request("POST", "/v1/recommendations/personalized", body=body)
-            connection.getresponse().read()
-            latencies.append((time.perf_counter() - sent) * 1000)
+            response = connection.getresponse()
+            response.read()
+            result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            result.statuses[response.status] += 1
     finally:
         connection.close()
-    return latencies
+    result.elapsed_s = time.monotonic() - started
+    return result

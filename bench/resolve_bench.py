@@ -106,7 +106,7 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
     fake_port = free_port()
     fake_cmd = fake_recommender_command(fake_port, catalog, cfg.delay_ms)
     with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake_url:
-        direct = loadgen.LoadResult(1, latencies_ms=admin.direct_latency_ms(fake_url, 200))
+        direct = admin.direct_latency(fake_url, 200)
         env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake_url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
         port = free_port()
         with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as url:

@@ -97,17 +97,23 @@ def current_identity() -> Identity | None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def ensure_scope(scope: str) -> Identity:
+    """The caller, if a valid bearer token carrying `scope` came with the request; else 401/403."""
+    identity = current_identity()
+    if identity is None:
+        raise Unauthorized("a valid bearer token is required")
+    if not identity.has_scope(scope):
+        raise Forbidden(f"this token lacks the '{scope}' scope")
+    return identity
+
+
 def require_scope(scope: str) -> Callable[[F], F]:
-    """Refuse the request unless a valid bearer token carrying `scope` came with it."""
+    """Decorator form of `ensure_scope` for views that always need the scope."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            identity = current_identity()
-            if identity is None:
-                raise Unauthorized("a valid bearer token is required")
-            if not identity.has_scope(scope):
-                raise Forbidden(f"this token lacks the '{scope}' scope")
+            ensure_scope(scope)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

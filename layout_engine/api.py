@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from core.auth import current_identity, require_scope
+from core.auth import current_identity, ensure_scope, require_scope
 from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
 from layout_engine import pages
@@ -60,7 +60,22 @@ def list_pages() -> Response:
 @bp.post("/pages/<slug>/versions")
 @require_scope("admin")
 def save_version(slug: str) -> Response:
-    return _save_version(slug)
+    page = _page_from_args(slug)
+    body = json_body()
+    comment = body.get("comment", "")
+    if not isinstance(comment, str) or len(comment) > 1000:
+        raise BadRequest(
+            "comment must be a string of at most 1000 characters", [{"path": "/comment", "message": "bad"}]
+        )
+    parent = None if body.get("parent") is None else _int_arg("parent", body.get("parent"))
+    if "document" not in body:
+        raise BadRequest("the body needs a 'document'", [{"path": "/document", "message": "'document' is required"}])
+    result = pages.save_version(
+        db_session(), page, body["document"], comment, _identity_name(), known_audiences(), parent
+    )
+    return _with_etag(
+        {"version": result.number, "page": result.page.as_dict(), "warnings": result.warnings}, result.page, 201
+    )
 
 
 @bp.get("/pages/<slug>/versions")
@@ -105,7 +120,7 @@ def publish(slug: str) -> Response:
 def resolve(slug: str) -> Response:
     query = _resolve_query(slug)
     if query.explain:
-        require_scope("admin")(lambda: None)()
+        ensure_scope("admin")
     response = jsonify(services().resolver.resolve(query))
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -130,22 +145,3 @@ def _resolve_query(slug: str) -> ResolveQuery:
 def _is_locale(text: str) -> bool:
     language, _, region = text.partition("-")
     return len(language) == 2 and language.isalpha() and (not region or (len(region) == 2 and region.isalpha()))
-
-
-def _save_version(slug: str) -> Response:
-    page = _page_from_args(slug)
-    body = json_body()
-    comment = body.get("comment", "")
-    if not isinstance(comment, str) or len(comment) > 1000:
-        raise BadRequest(
-            "comment must be a string of at most 1000 characters", [{"path": "/comment", "message": "bad"}]
-        )
-    parent = None if body.get("parent") is None else _int_arg("parent", body.get("parent"))
-    if "document" not in body:
-        raise BadRequest("the body needs a 'document'", [{"path": "/document", "message": "'document' is required"}])
-    result = pages.save_version(
-        db_session(), page, body["document"], comment, _identity_name(), known_audiences(), parent
-    )
-    return _with_etag(
-        {"version": result.number, "page": result.page.as_dict(), "warnings": result.warnings}, result.page, 201
-    )

@@ -2,5 +2,5 @@
 
 Public surface: `RecRequest`, `PersonalizationClient`, the transports
 (`HttpTransport`, `InProcessTransport`) and the exception tree in `errors`.
-The HTTP contract any recommender must honour is in `CONTRACT.md` beside this file.
+The HTTP contract any recommender must honour is in the README ("The recommender contract").
 """

@@ -77,6 +77,10 @@ def app_config(database_url: str, redis_url: str, model_path: Path, tmp_path: Pa
         "model_path": model_path,
         "secret_key": "test-secret",
         "worker_threads": 16,
+        # Generous here so a loaded CI machine never turns a healthy call into a fallback;
+        # the deadline itself is exercised by tests that set it, and end to end.
+        "page_deadline_ms": 5000,
+        "slot_timeout_ms": 2500,
     }
 
 
