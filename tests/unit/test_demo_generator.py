@@ -46,7 +46,7 @@ def test_catalog_records_use_the_documented_vocabulary(demo: DemoData) -> None:
         assert 1 <= len(record.occasions) <= 2 and set(record.occasions) <= set(OCCASIONS)
         assert len(set(record.occasions)) == len(record.occasions)
         assert record.price in PRICE_POINTS and record.currency == "USD"
-        assert record.image_url == f"/static/demo/cards/{record.category}.svg"
+        assert record.image_url == f"/static/ui/demo/cards/{record.category}.svg"
         assert record.title.startswith(f"{record.brand} — ") and record.title.endswith(f"${record.price:g}")
 
 
