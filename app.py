@@ -7,11 +7,13 @@ nothing is built at import time.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import web
 from core.cache import Cache, make_cache
@@ -62,7 +64,17 @@ def build_services(settings: Settings) -> Services:
     resolver = PageResolver(
         db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, pointer_ttl_s=settings.pointer_ttl_s
     )
+    _warm_up(client.transport, resolver)
     return Services(settings, db, cache, client, resolver, executor)
+
+
+def _warm_up(transport: Transport, resolver: PageResolver) -> None:
+    """Load the model and the catalog before the first request, so cold starts do not
+    spend the first shoppers' page deadline on loading. Missing pieces are fine here."""
+    if isinstance(transport, InProcessTransport):
+        transport.preload()
+    with suppress(SQLAlchemyError):  # not migrated yet: the first request will load it
+        resolver.catalog()
 
 
 def make_transport(settings: Settings) -> Transport:

@@ -150,10 +150,9 @@ def generator_name() -> str:
     return "wrk" if shutil.which("wrk") else "python-threads"
 
 
-def throughput(port: int, prefix: str, concurrency: int, duration_s: float, warmup_s: float) -> Throughput:
-    """Requests/s of `GET prefix<shopper>` at `concurrency`, after `warmup_s` of the same load (discarded)."""
+def throughput(port: int, prefix: str, concurrency: int, duration_s: float) -> Throughput:
+    """Requests/s of `GET prefix<shopper>` at `concurrency` for `duration_s` (callers warm up with a first run)."""
     run = _wrk if shutil.which("wrk") else _python_throughput
-    run(port, prefix, concurrency, warmup_s)
     return run(port, prefix, concurrency, duration_s)
 
 

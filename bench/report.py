@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-LATENCY_HEADER = f"  {'run':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'200s':>9}{'degraded':>10}"
+from bench.cpu import LOAD_GENERATOR
+
+LATENCY_HEADER = (
+    f"  {'run':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'200s':>9}{'degraded':>10}"
+    f"{'CPU ms/req tessera':>20}{'fake':>7}"
+)
+THROUGHPUT_HEADER = (
+    f"  {'server':<26}{'req/s':>9}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}"
+    f"{'degraded':>10}{'CPU ms/req server':>19}{'loadgen':>9}"
+)
 
 
 def verdict(ok: bool) -> str:
@@ -37,40 +46,41 @@ def _header(meta: dict[str, Any]) -> list[str]:
     ]
 
 
-def _throughput_row(name: str, t: dict[str, Any]) -> str:
+def _throughput_row(name: str, server: str, t: dict[str, Any]) -> str:
+    cpu = t["cpu_ms_per_request"]
     return (
         f"  {name:<26}{t['rps']:>9.1f}{t['requests']:>9}{t['p50_ms']:>9.2f}{t['p99_ms']:>9.2f}"
-        f"{t['non_2xx']:>9}{t['errors']:>8}{t['degraded']:>10}"
+        f"{t['non_2xx']:>9}{t['errors']:>8}{t['degraded']:>10}{cpu[server]:>19.3f}{cpu[LOAD_GENERATOR]:>9.3f}"
     )
-
-
-def _throughput_header() -> str:
-    return f"  {'server':<26}{'req/s':>9}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}{'degraded':>10}"
 
 
 def _throughput(a: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     t, b = a["tessera"], a["bare"]
-    cfg = meta["config"]
     lines = [
         f"(a) Throughput, embedded defaults (SQLite, in-process recommender): concurrency {t['concurrency']}, "
-        f"keep-alive, {t['duration_s']:g} s after {cfg['warmup_s']:g} s warm-up",
-        _throughput_header(),
-        _throughput_row("tessera resolve (home, US)", t),
-        _throughput_row("bare flask JSON (/bare)", b),
-        f"  ratio resolve/bare = {a['ratio']:.3f}   budget >= 0.50   {verdict(a['pass'])}",
+        f"keep-alive, {t['duration_s']:g} s after {meta['config']['warmup_s']:g} s warm-up, varying shoppers",
+        THROUGHPUT_HEADER,
+        _throughput_row("tessera resolve (home, US)", "tessera", t),
+        _throughput_row("bare flask JSON (/bare)", "bare", b),
+        f"  ratio resolve/bare = {a['ratio']:.3f}   budget >= 0.50   {verdict(a['pass'])}"
+        f"   (CPU cost per request, bare/resolve = {a['cpu_cost_ratio']:.3f})",
     ]
     return lines + _problems(a["tessera_log_problems"])
 
 
 def _latency_row(name: str, r: dict[str, Any]) -> str:
+    cpu = r.get("cpu_ms_per_request", {})
+    tessera, fake = cpu.get("tessera"), cpu.get("fake_recommender")
+    cpu_text = f"{tessera:>20.2f}{fake:>7.2f}" if tessera is not None and fake is not None else f"{'':>20}{'':>7}"
     return (
         f"  {name:<16}{r['requests']:>6}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.2f}"
-        f"{r['share_200'] * 100:>8.1f}%{r['degraded']:>10}"
+        f"{r['share_200'] * 100:>8.1f}%{r['degraded']:>10}{cpu_text}"
     )
 
 
 def _http(h: dict[str, Any]) -> list[str]:
     direct, seq, conc, busy = h["fake_direct"], h["sequential"], h["concurrent"], h["throughput"]
+    cpu = busy["cpu_ms_per_request"]
     lines = [
         f"(b) Recommender over HTTP answering in L = {h['L_ms']:g} ms; page '{h['page']['slug']}' with "
         f"{h['page']['personalized_slots']} personalized slots (each with a popular fallback)",
@@ -79,10 +89,13 @@ def _http(h: dict[str, Any]) -> list[str]:
         _latency_row("resolve c=1", seq),
         _latency_row(f"resolve c={conc['concurrency']}", conc),
         f"  {h['budget']}:  c=1 {verdict(h['pass_sequential'])}   c={conc['concurrency']} "
-        f"{verdict(h['pass_concurrent'])}   (overhead over L at c=1: p50 {seq['p50_ms'] - h['L_ms']:+.2f} ms)",
+        f"{verdict(h['pass_concurrent'])}   (c=1 p50 over L: {seq['p50_ms'] - h['L_ms']:+.2f} ms; "
+        f"over the fake's measured p50: {seq['p50_ms'] - direct['p50_ms']:+.2f} ms)",
         f"  throughput at concurrency {busy['concurrency']} (gthread, 2 workers x 8 threads): {busy['rps']:.1f} req/s, "
         f"p50 {busy['p50_ms']:.2f} ms, p99 {busy['p99_ms']:.2f} ms, {busy['non_2xx']} non-2xx, "
         f"{busy['errors']} errors, {busy['degraded']} degraded of {busy['requests']}",
+        f"    CPU ms/request: tessera {cpu['tessera']:.2f}, fake recommender {cpu['fake_recommender']:.2f}, "
+        f"load generator {cpu[LOAD_GENERATOR]:.2f}",
     ]
     return lines + _problems(h["tessera_log_problems"])
 

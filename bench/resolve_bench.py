@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import admin, loadgen, report
+from bench import admin, cpu, loadgen, report
 from bench.servers import (
     GUNICORN_SETTINGS,
     ROOT,
@@ -54,6 +54,7 @@ class Config:
     latency_requests: int = 600
     latency_concurrency: int = 8
     phase_max_s: float = 90.0
+    settle_s: float = 3.0
     delay_ms: float = 20.0
     deadline_ms: int = 150
 
@@ -77,23 +78,45 @@ def check_resolves(port: int, prefix: str) -> None:
         raise RuntimeError(f"{prefix}1 answered {status}: {str(body)[:300]}")
 
 
+def timed_throughput(groups: dict[str, int], port: int, prefix: str, concurrency: int, cfg: Config) -> dict[str, Any]:
+    """Warm up, then a metered fixed-duration run; then let queued work drain before the next phase."""
+    loadgen.throughput(port, prefix, concurrency, cfg.warmup_s)
+    result, used = cpu.metered(groups, lambda: loadgen.throughput(port, prefix, concurrency, cfg.duration_s))
+    time.sleep(cfg.settle_s)
+    return {**asdict(result), "cpu_ms_per_request": cpu.per_request_ms(used, result.requests)}
+
+
+def timed_load(label: str, groups: dict[str, int], port: int, concurrency: int, cfg: Config) -> dict[str, Any]:
+    """A metered bounded run of `latency_requests` bench-page requests at `concurrency`."""
+    paths = loadgen.user_paths(BENCH_PREFIX)
+    progress(f"{label}: {cfg.latency_requests} requests at c={concurrency}")
+    result, used = cpu.metered(
+        groups, lambda: loadgen.run_load(port, paths, concurrency, cfg.latency_requests, cfg.phase_max_s)
+    )
+    return {**result.summary(), "cpu_ms_per_request": cpu.per_request_ms(used, result.requests)}
+
+
 def bench_throughput(instance: Path, logs: Path, cfg: Config) -> dict[str, Any]:
     """(a) resolve of the seeded `home` page vs the bare app, same server settings and load."""
     env = instance_env(instance)
     port = free_port()
     progress(f"(a) tessera resolve: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.concurrency}")
-    with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-a.log", "/healthz"):
+    with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-a.log", "/healthz") as server:
         check_resolves(port, HOME_PREFIX)
-        tessera = loadgen.throughput(port, HOME_PREFIX, cfg.concurrency, cfg.duration_s, cfg.warmup_s)
+        tessera = timed_throughput({"tessera": server.pgid}, port, HOME_PREFIX, cfg.concurrency, cfg)
     port = free_port()
     progress(f"(a) bare flask: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.concurrency}")
-    with serving(gunicorn_command("bench.bare_app:create_app()", port), env, port, logs / "bare.log", "/healthz"):
-        bare = loadgen.throughput(port, BARE_PREFIX, cfg.concurrency, cfg.duration_s, cfg.warmup_s)
-    ratio = tessera.rps / bare.rps if bare.rps else 0.0
+    with serving(
+        gunicorn_command("bench.bare_app:create_app()", port), env, port, logs / "bare.log", "/healthz"
+    ) as server:
+        bare = timed_throughput({"bare": server.pgid}, port, BARE_PREFIX, cfg.concurrency, cfg)
+    ratio = tessera["rps"] / bare["rps"] if bare["rps"] else 0.0
+    cpu_ratio = bare["cpu_ms_per_request"]["bare"] / tessera["cpu_ms_per_request"]["tessera"]
     return {
-        "tessera": asdict(tessera),
-        "bare": asdict(bare),
+        "tessera": tessera,
+        "bare": bare,
         "ratio": round(ratio, 3),
+        "cpu_cost_ratio": round(cpu_ratio, 3),
         "budget": "ratio >= 0.5",
         "pass": ratio >= 0.5,
         "tessera_log_problems": log_problems(logs / "tessera-a.log"),
@@ -105,58 +128,48 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
     catalog = instance / "recommender" / "data" / "catalog.jsonl"
     fake_port = free_port()
     fake_cmd = fake_recommender_command(fake_port, catalog, cfg.delay_ms)
-    with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake_url:
-        direct = admin.direct_latency(fake_url, 200)
-        env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake_url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
+    with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake:
+        direct = admin.direct_latency(fake.url, 200)
+        env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake.url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
         port = free_port()
-        with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as url:
-            version = admin.publish_bench_page(url, token, BENCH_SLUG, "US")
+        with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as app:
+            groups = {"tessera": app.pgid, "fake_recommender": fake.pgid}
+            version = admin.publish_bench_page(app.url, token, BENCH_SLUG, "US")
             check_resolves(port, BENCH_PREFIX)
-            latency = measure_latency(port, cfg)
+            progress("(b) warm-up: 200 requests at c=8")
+            loadgen.run_load(port, loadgen.user_paths(BENCH_PREFIX), 8, 200, cfg.phase_max_s)
+            sequential = timed_load("(b) latency", groups, port, 1, cfg)
+            concurrent = timed_load("(b) latency", groups, port, cfg.latency_concurrency, cfg)
             progress(f"(b) throughput: {cfg.warmup_s:g} s warm-up + {cfg.duration_s:g} s at c={cfg.http_concurrency}")
-            busy = loadgen.throughput(port, BENCH_PREFIX, cfg.http_concurrency, cfg.duration_s, cfg.warmup_s)
-            hung = measure_hung(fake_url, url, port, cfg)
+            busy = timed_throughput(groups, port, BENCH_PREFIX, cfg.http_concurrency, cfg)
+            hung = measure_hung(fake.url, app.url, groups, port, cfg)
     budget = cfg.delay_ms + 5
     http_result = {
         "L_ms": cfg.delay_ms,
         "page": {"slug": BENCH_SLUG, "marketplace": "US", "version": version, "personalized_slots": admin.SLOT_COUNT},
         "fake_direct": direct.summary(),
-        **latency,
-        "throughput": asdict(busy),
+        "sequential": sequential,
+        "concurrent": concurrent,
+        "throughput": busy,
         "budget": f"p50 <= L + 5 ms = {budget:g} ms",
-        "pass_sequential": latency["sequential"]["p50_ms"] <= budget,
-        "pass_concurrent": latency["concurrent"]["p50_ms"] <= budget,
+        "pass_sequential": sequential["p50_ms"] <= budget,
+        "pass_concurrent": concurrent["p50_ms"] <= budget,
         "tessera_log_problems": log_problems(logs / "tessera-b.log"),
     }
     return http_result, hung
 
 
-def measure_latency(port: int, cfg: Config) -> dict[str, Any]:
-    """Client-side latency of the bench page, sequentially and at `latency_concurrency`, after a short warm-up."""
-    paths = loadgen.user_paths(BENCH_PREFIX)
-    progress("(b) warm-up: 200 requests at c=8")
-    loadgen.run_load(port, paths, 8, 200, cfg.phase_max_s)
-    progress(f"(b) latency: {cfg.latency_requests} sequential requests")
-    sequential = loadgen.run_load(port, paths, 1, cfg.latency_requests, cfg.phase_max_s)
-    progress(f"(b) latency: {cfg.latency_requests} requests at c={cfg.latency_concurrency}")
-    concurrent = loadgen.run_load(port, paths, cfg.latency_concurrency, cfg.latency_requests, cfg.phase_max_s)
-    return {"sequential": sequential.summary(), "concurrent": concurrent.summary()}
-
-
-def measure_hung(fake_url: str, url: str, port: int, cfg: Config) -> dict[str, Any]:
+def measure_hung(fake_url: str, url: str, groups: dict[str, int], port: int, cfg: Config) -> dict[str, Any]:
     """(c) the fake recommender hangs: p99 and share of 200s, sequential and concurrent; then it is switched back."""
-    paths = loadgen.user_paths(BENCH_PREFIX)
     admin.set_mode(fake_url, "hang")
     try:
-        progress(f"(c) hung recommender: {cfg.latency_requests} sequential requests")
-        sequential = loadgen.run_load(port, paths, 1, cfg.latency_requests, cfg.phase_max_s)
-        progress(f"(c) hung recommender: {cfg.latency_requests} requests at c={cfg.latency_concurrency}")
-        concurrent = loadgen.run_load(port, paths, cfg.latency_concurrency, cfg.latency_requests, cfg.phase_max_s)
+        sequential = timed_load("(c) hung recommender", groups, port, 1, cfg)
+        concurrent = timed_load("(c) hung recommender", groups, port, cfg.latency_concurrency, cfg)
     finally:
         admin.set_mode(fake_url, "ok")
     progress("(c) recommender back to ok: waiting for an undegraded page (at most 30 s)")
     budget = cfg.deadline_ms + 10
-    runs = {"sequential": sequential.summary(), "concurrent": concurrent.summary()}
+    runs = {"sequential": sequential, "concurrent": concurrent}
     return {
         "deadline_ms": cfg.deadline_ms,
         **runs,

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,16 +97,25 @@ def fake_recommender_command(port: int, catalog: Path, delay_ms: float) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: where it listens, and its process group (its own session)."""
+
+    url: str
+    port: int
+    pgid: int
+
+
 @contextmanager
-def serving(args: list[str], env: Mapping[str, str], port: int, log: Path, ready_path: str) -> Iterator[str]:
-    """Run a server until the block ends; yields its base URL once `ready_path` answers 200."""
+def serving(args: list[str], env: Mapping[str, str], port: int, log: Path, ready_path: str) -> Iterator[Server]:
+    """Run a server until the block ends; yields it once `ready_path` answers 200."""
     with log.open("ab") as log_file:
         process = subprocess.Popen(
             args, cwd=ROOT, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             _wait_ready(process, port, ready_path, log)
-            yield f"http://{HOST}:{port}"
+            yield Server(f"http://{HOST}:{port}", port, process.pid)
         finally:
             stop(process)
 

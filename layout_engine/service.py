@@ -151,9 +151,10 @@ class PageResolver:
         return dict(document or {})
 
     def catalog(self) -> dict[str, CatalogItem]:
-        """The catalog, held per process and refreshed every minute (it is small and read-only here)."""
+        """The catalog, held per process and refreshed every minute (it is small and read-only
+        here); an empty catalog is not held, so a store seeded after start-up shows at once."""
         now = self._clock()
-        if self._catalog is None or now - self._catalog[0] > 60:
+        if self._catalog is None or not self._catalog[1] or now - self._catalog[0] > 60:
             with self._db.session() as session:
                 self._catalog = (now, load_catalog(session))
         return self._catalog[1]

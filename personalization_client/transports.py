@@ -78,6 +78,9 @@ class InProcessTransport:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
 
+    def preload(self) -> bool:
+        return bool(self._engine.preload()) if hasattr(self._engine, "preload") else True
+
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
         try:
             found = self._engine.recommend(
@@ -110,6 +113,14 @@ class LazyEngine:
 
     def recommend(self, *args: Any, **kwargs: Any) -> Any:
         return self._current().recommend(*args, **kwargs)
+
+    def preload(self) -> bool:
+        """Load the model now (at start-up) so the first shoppers are not served fallbacks."""
+        try:
+            self._current()
+        except RecommenderUnavailable:
+            return False
+        return True
 
     def _current(self) -> Any:
         now = time.monotonic()
