@@ -59,7 +59,7 @@ def build_services(settings: Settings) -> Services:
     breaker = BreakerPolicy(
         settings.breaker_window_s, settings.breaker_min_calls, settings.breaker_failure_ratio, settings.breaker_open_s
     )
-    client = PersonalizationClient(make_transport(settings), cache, policy, breaker)
+    client = PersonalizationClient(make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     resolver = PageResolver(
         db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, pointer_ttl_s=settings.pointer_ttl_s

@@ -170,18 +170,27 @@ class PageResolver:
         cached = self._cache.get(key)
         if cached is not None:
             return frozenset(cached["items"]), int(cached["orders"])
-        with self._db.session() as session:
-            items, orders = load_purchases(session, user_id)
+        with self._db.engine.connect() as connection:
+            items, orders = load_purchases(connection, user_id)
         self._cache.set(key, {"items": sorted(items), "orders": orders}, ttl=self._history_ttl)
         return items, orders
 
     def _fetch_all(self, plans: list[SlotPlan], deadline: float) -> dict[tuple[int, str], Fetch]:
-        """Every recommender call of the page at once; whatever is not back by the deadline is a failure."""
+        """Every recommender call of the page at once; whatever is not back by the deadline is a failure.
+
+        An in-process recommender is CPU-bound under the GIL: threads would add hand-off cost and no
+        parallelism, so its calls run inline (each still checks the deadline before it starts)."""
+        requests = {
+            (plan.index, role): request
+            for plan in plans
+            for role, request in (("primary", plan.primary), ("fallback", plan.fallback))
+            if request is not None
+        }
+        if not self.client.is_remote:
+            return {key: self.client.fetch(request, deadline) for key, request in requests.items()}
         futures: dict[tuple[int, str], Future[Fetch]] = {}
-        for plan in plans:
-            for role, request in (("primary", plan.primary), ("fallback", plan.fallback)):
-                if request is not None:
-                    futures[(plan.index, role)] = self._executor.submit(self.client.fetch, request, deadline)
+        for key, request in requests.items():
+            futures[key] = self._executor.submit(self.client.fetch, request, deadline)
         if futures:
             wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
         return {key: _result(future) for key, future in futures.items()}

@@ -32,6 +32,7 @@ class CircuitBreaker:
         self._policy = policy
         self._clock = clock
         self._outcomes: deque[tuple[float, bool]] = deque()
+        self._failures = 0  # failures inside `_outcomes`, kept so no call scans the window
         self._state: State = "closed"
         self._opened_at = 0.0
         self._probe_in_flight = False
@@ -61,11 +62,12 @@ class CircuitBreaker:
                 self._probe_in_flight = False
                 if is_success:
                     self._state = "closed"
-                    self._outcomes.clear()
+                    self._clear()
                 else:
                     self._open(now)
                 return
             self._outcomes.append((now, is_success))
+            self._failures += not is_success
             self._trim(now)
             if self._state == "closed" and self._should_open():
                 self._open(now)
@@ -78,16 +80,20 @@ class CircuitBreaker:
     def _open(self, now: float) -> None:
         self._state = "open"
         self._opened_at = now
+        self._clear()
+
+    def _clear(self) -> None:
         self._outcomes.clear()
+        self._failures = 0
 
     def _trim(self, now: float) -> None:
         horizon = now - self._policy.window_s
         while self._outcomes and self._outcomes[0][0] < horizon:
-            self._outcomes.popleft()
+            _, is_success = self._outcomes.popleft()
+            self._failures -= not is_success
 
     def _should_open(self) -> bool:
         calls = len(self._outcomes)
         if calls < self._policy.min_calls:
             return False
-        failures = sum(1 for _, ok in self._outcomes if not ok)
-        return failures / calls >= self._policy.failure_ratio
+        return self._failures / calls >= self._policy.failure_ratio

@@ -4,7 +4,9 @@ It never raises. Each call gets its own timeout (at most what is left of the
 page deadline), one retry only for fast failures and only when a whole second
 attempt still fits in the deadline, a circuit breaker per endpoint (the
 strategy path), and a TTL cache for non-personal strategies that also keeps a
-stale copy to serve when the recommender is failing.
+stale copy to serve when the recommender is failing. That cache is per process
+on purpose: a popular list a minute old is fine, and a local hit costs
+microseconds where a shared one would cost a network round trip and decoding.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.cache import Cache
+from core.cache import MemoryCache
 from personalization_client.breaker import BreakerPolicy, CircuitBreaker
 from personalization_client.errors import CircuitOpen, RecommenderError
 from personalization_client.transports import Transport
@@ -36,20 +38,23 @@ class PersonalizationClient:
     def __init__(
         self,
         transport: Transport,
-        cache: Cache,
+        cache: MemoryCache | None = None,
         policy: ClientPolicy | None = None,
         breaker_policy: BreakerPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.transport = transport
-        self._cache = cache
+        self._cache = cache or MemoryCache(max_entries=2000)
         self._policy = policy or ClientPolicy()
         self._breaker_policy = breaker_policy or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
         self._clock = clock
-        self._wall = wall_clock
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether calls wait on the network (and so are worth running concurrently)."""
+        return bool(getattr(self.transport, "is_remote", True))
 
     def breaker(self, strategy: str) -> CircuitBreaker:
         """The breaker guarding one endpoint (one strategy path of the recommender)."""
@@ -102,14 +107,13 @@ class PersonalizationClient:
         if key is None:
             return None
         entry = self._cache.get(key)
-        if not entry:
+        if entry is None:
             return None
-        candidates = tuple(Candidate(i, r) for i, r in entry["items"])
-        return self._wall() - entry["at"] < self._policy.fresh_s, candidates
+        stored_at, candidates = entry
+        return self._clock() - stored_at < self._policy.fresh_s, candidates
 
     def _store(self, key: str, candidates: tuple[Candidate, ...]) -> None:
-        entry = {"at": self._wall(), "items": [[c.item_id, c.reason] for c in candidates]}
-        self._cache.set(key, entry, ttl=self._policy.stale_s)
+        self._cache.set(key, (self._clock(), candidates), ttl=self._policy.stale_s)
 
     def _ms_since(self, started: float) -> float:
         return (self._clock() - started) * 1000

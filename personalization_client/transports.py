@@ -24,6 +24,7 @@ from personalization_client.values import Recommendation, RecRequest
 
 class Transport(Protocol):
     name: str
+    is_remote: bool
 
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]: ...
 
@@ -32,6 +33,8 @@ class Transport(Protocol):
 
 class HttpTransport:
     """`POST {base_url}/v1/recommendations/{strategy}` over a pooled httpx client."""
+
+    is_remote = True
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         self.name = base_url.rstrip("/")
@@ -74,6 +77,7 @@ class InProcessTransport:
     """Calls the built-in recommender's engine directly: the embedded default."""
 
     name = "in-process"
+    is_remote = False
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine

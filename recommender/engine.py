@@ -178,8 +178,7 @@ class Engine:
         allowed = allowed.copy()
         allowed[items[bought]] = False
         chosen = _top(scores, allowed, count)
-        reasons = [self._personal_reason(user, int(i), parts[:, i], items, bought, contributions) for i in chosen]
-        return self._answer(chosen, scores, reasons)
+        return self._answer(chosen, scores, self._personal_reasons(user, chosen, parts, items, bought, contributions))
 
     def _history(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model = self.model
@@ -192,31 +191,41 @@ class Engine:
         by_occasion = (model.occasions * model.occasion_affinity[user]).max(axis=1)
         return model.category_affinity[user][model.categories] + by_occasion
 
-    def _personal_reason(
+    def _personal_reasons(
         self,
         user: int,
-        item: int,
+        chosen: np.ndarray,
         parts: np.ndarray,
         items: np.ndarray,
         bought: np.ndarray,
         contributions: np.ndarray,
-    ) -> str:
-        """Name the signal that contributed most to this item's score."""
-        strongest = int(np.argmax(parts))
-        if strongest == 0:
-            source = int(np.argmax(contributions[:, item]))
-            if items[source] == item:
-                return "You looked at this recently"
-            verb = "bought" if bought[source] else "viewed"
-            return f"Because you {verb} {self._names[items[source]]}"
-        if strongest == 1:
-            model = self.model
-            category = model.category_affinity[user][model.categories[item]]
-            occasion_weights = model.occasions[item] * model.occasion_affinity[user]
-            if category >= occasion_weights.max():
-                return f"You like {model.category_names[model.categories[item]]} gifts"
-            return f"Popular for {model.occasion_names[int(np.argmax(occasion_weights))]}"
-        return POPULAR_NOW
+    ) -> list[str]:
+        """Name the signal that contributed most to each chosen item's score (argmaxes taken
+        for all chosen items at once: per-item numpy calls dominated the hot path)."""
+        strongest = np.argmax(parts[:, chosen], axis=0).tolist()
+        sources = np.argmax(contributions[:, chosen], axis=0).tolist()
+        reasons = []
+        for item, signal, source in zip(chosen.tolist(), strongest, sources, strict=True):
+            if signal == 0:
+                reasons.append(self._history_reason(item, int(items[source]), bool(bought[source])))
+            elif signal == 1:
+                reasons.append(self._affinity_reason(user, item))
+            else:
+                reasons.append(POPULAR_NOW)
+        return reasons
+
+    def _history_reason(self, item: int, source_item: int, is_bought: bool) -> str:
+        if source_item == item:
+            return "You looked at this recently"
+        return f"Because you {'bought' if is_bought else 'viewed'} {self._names[source_item]}"
+
+    def _affinity_reason(self, user: int, item: int) -> str:
+        model = self.model
+        category = model.category_affinity[user][model.categories[item]]
+        occasion_weights = model.occasions[item] * model.occasion_affinity[user]
+        if category >= occasion_weights.max():
+            return f"You like {model.category_names[model.categories[item]]} gifts"
+        return f"Popular for {model.occasion_names[int(np.argmax(occasion_weights))]}"
 
     def _top_up(
         self,

@@ -170,3 +170,35 @@ def test_non_object_bodies_are_a_clear_400(client: Any, admin_headers: dict[str,
     response = client.post("/api/v1/pages", data=body, headers={**admin_headers, "Content-Type": "application/json"})
     assert response.status_code == 400
     assert "JSON" in response.get_json()["message"]
+
+
+def test_saved_versions_are_immutable(
+    client: Any, admin_headers: dict[str, str], make_layout: Any, db_session: Any
+) -> None:
+    from sqlalchemy import select
+
+    from layout_engine.models import LayoutVersion
+
+    create_page(client, admin_headers)
+    save(client, admin_headers, make_layout())
+    version = db_session.scalars(select(LayoutVersion)).one()
+    version.comment = "rewritten history"
+    with pytest.raises(ValueError, match="immutable"):
+        db_session.commit()
+    db_session.rollback()
+
+
+def test_stale_parent_on_save_is_a_conflict_and_stores_nothing(
+    client: Any, admin_headers: dict[str, str], make_layout: Any
+) -> None:
+    create_page(client, admin_headers)
+    save(client, admin_headers, make_layout())
+    save(client, admin_headers, make_layout(title="Two"))
+    response = client.post(
+        "/api/v1/pages/birthday/versions?marketplace=US",
+        json={"document": make_layout(title="Mine"), "parent": 1},
+        headers=admin_headers,
+    )
+    assert response.status_code == 409
+    versions = client.get("/api/v1/pages/birthday/versions?marketplace=US", headers=admin_headers).get_json()
+    assert [v["number"] for v in versions["versions"]] == [2, 1]

@@ -51,7 +51,7 @@ def make(
     transport = ScriptedTransport(clock, script)
     policy = BreakerPolicy(**{"min_calls": 100, **breaker})  # type: ignore[arg-type]
     client = PersonalizationClient(
-        transport, MemoryCache(clock=clock), ClientPolicy(call_timeout_s=0.1), policy, clock=clock, wall_clock=clock
+        transport, MemoryCache(clock=clock), ClientPolicy(call_timeout_s=0.1), policy, clock=clock
     )
     return client, transport
 
