@@ -13,7 +13,9 @@ from bench.loadgen import LoadResult
 SLOT_COUNT = 6
 
 
-def call(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+def call(
+    base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
     """One JSON request; returns (status, response headers, decoded body or None)."""
     url = urlsplit(base_url)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=10)

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 LOAD_GENERATOR = "load_generator"
+REST = "rest_of_machine"
 
 
 def group_cpu_s(pgid: int) -> float:
@@ -34,6 +35,16 @@ def group_cpu_s(pgid: int) -> float:
     return total / tick
 
 
+def machine_busy_s() -> float:
+    """Non-idle CPU seconds of the whole machine, all cores, since boot (Linux /proc/stat)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return math.nan
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def own_cpu_s() -> float:
     """CPU seconds of this process and of its reaped children (wrk runs as one)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -41,12 +52,14 @@ def own_cpu_s() -> float:
 
 
 def metered(groups: Mapping[str, int], action: Callable[[], T]) -> tuple[T, dict[str, float]]:
-    """Run `action`; its result and the CPU seconds each named process group (and the load generator) used."""
+    """Run `action`; its result and the CPU seconds each named process group, the load generator and the rest
+    of the machine (other processes, kernel work not charged to a process) used meanwhile."""
     before = {name: group_cpu_s(pgid) for name, pgid in groups.items()}
-    before_own = own_cpu_s()
+    before_own, before_machine = own_cpu_s(), machine_busy_s()
     result = action()
     used = {name: group_cpu_s(pgid) - before[name] for name, pgid in groups.items()}
     used[LOAD_GENERATOR] = own_cpu_s() - before_own
+    used[REST] = machine_busy_s() - before_machine - sum(used.values())
     return result, used
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.cpu import LOAD_GENERATOR
+from bench.cpu import LOAD_GENERATOR, REST
 
 LATENCY_HEADER = (
     f"  {'run':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'200s':>9}{'degraded':>10}"
@@ -12,7 +12,7 @@ LATENCY_HEADER = (
 )
 THROUGHPUT_HEADER = (
     f"  {'server':<26}{'req/s':>9}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}"
-    f"{'degraded':>10}{'CPU ms/req server':>19}{'loadgen':>9}"
+    f"{'degraded':>10}{'CPU ms/req server':>19}{'loadgen':>9}{'rest':>7}"
 )
 
 
@@ -39,9 +39,12 @@ def render(results: dict[str, Any]) -> str:
 def _header(meta: dict[str, Any]) -> list[str]:
     return [
         "Tessera resolve benchmark",
+        f"  code: commit {meta['code']['commit']}"
+        + (" + uncommitted changes" if meta["code"]["uncommitted_changes_outside_bench"] else ""),
         f"  machine: {meta['cores']} cores, Python {meta['python']}",
         f"  load generator: {meta['load_generator']} ({meta['load_generator_note']})",
         f"  every server: gunicorn {meta['gunicorn']}, 127.0.0.1",
+        "  CPU ms/req: CPU time per request by process group; 'rest' = other processes and unattributed kernel work",
         f"  temporary instance seeded with {meta['seed_shoppers']} shoppers in {meta['seed_s']:.1f} s",
     ]
 
@@ -51,6 +54,7 @@ def _throughput_row(name: str, server: str, t: dict[str, Any]) -> str:
     return (
         f"  {name:<26}{t['rps']:>9.1f}{t['requests']:>9}{t['p50_ms']:>9.2f}{t['p99_ms']:>9.2f}"
         f"{t['non_2xx']:>9}{t['errors']:>8}{t['degraded']:>10}{cpu[server]:>19.3f}{cpu[LOAD_GENERATOR]:>9.3f}"
+        f"{cpu[REST]:>7.3f}"
     )
 
 
@@ -95,8 +99,13 @@ def _http(h: dict[str, Any]) -> list[str]:
         f"p50 {busy['p50_ms']:.2f} ms, p99 {busy['p99_ms']:.2f} ms, {busy['non_2xx']} non-2xx, "
         f"{busy['errors']} errors, {busy['degraded']} degraded of {busy['requests']}",
         f"    CPU ms/request: tessera {cpu['tessera']:.2f}, fake recommender {cpu['fake_recommender']:.2f}, "
-        f"load generator {cpu[LOAD_GENERATOR]:.2f}",
+        f"load generator {cpu[LOAD_GENERATOR]:.2f}, rest of machine {cpu[REST]:.2f}",
     ]
+    if direct["p50_ms"] > h["L_ms"] + 5:
+        lines.append(
+            f"  WARNING: the fake recommender itself answers in {direct['p50_ms']:.1f} ms (p50), not L = "
+            f"{h['L_ms']:g} ms, on a keep-alive connection; compare resolve with the 'fake directly' row."
+        )
     return lines + _problems(h["tessera_log_problems"])
 
 
