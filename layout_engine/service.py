@@ -188,12 +188,17 @@ class PageResolver:
         }
         if not self.client.is_remote:
             return {key: self.client.fetch(request, deadline) for key, request in requests.items()}
+        done: dict[tuple[int, str], Fetch] = {}
         futures: dict[tuple[int, str], Future[Fetch]] = {}
         for key, request in requests.items():
-            futures[key] = self._executor.submit(self.client.fetch, request, deadline)
+            cached = self.client.fetch_fresh_cached(request)
+            if cached is not None:
+                done[key] = cached
+            else:
+                futures[key] = self._executor.submit(self.client.fetch, request, deadline)
         if futures:
             wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
-        return {key: _result(future) for key, future in futures.items()}
+        return done | {key: _result(future) for key, future in futures.items()}
 
 
 def _result(future: Future[Fetch]) -> Fetch:

@@ -63,6 +63,14 @@ class PersonalizationClient:
                 self._breakers[strategy] = CircuitBreaker(self._breaker_policy, self._clock)
             return self._breakers[strategy]
 
+    def fetch_fresh_cached(self, request: RecRequest) -> Fetch | None:
+        """A fresh cached answer without any call, or None; lets the caller skip a thread hop."""
+        key = cache_key(request) if request.strategy in NON_PERSONAL else None
+        cached = self._cached(key)
+        if cached is None or not cached[0]:
+            return None
+        return Fetch(cached[1], cached=True)
+
     def fetch(self, request: RecRequest, deadline: float) -> Fetch:
         """Ask for items, by `deadline` (a `clock()` instant); errors come back as data."""
         started = self._clock()

@@ -6,6 +6,8 @@ Both take a `RecRequest` and a timeout in seconds and return
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -36,29 +38,50 @@ class HttpTransport:
 
     is_remote = True
 
-    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None) -> None:
         self.name = base_url.rstrip("/")
-        self._client = client or httpx.Client(
-            base_url=self.name,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            timeout=httpx.Timeout(0.1),
+        # Requests go straight to httpx's pooled transport with prebuilt URLs: the
+        # Client layer (URL merging, auth, redirects, cookies) cost ~0.5 ms of CPU per
+        # call that a page with six slots pays six times under one GIL (measured).
+        self._transport = transport or httpx.HTTPTransport(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
+            # httpcore writes headers and body separately: without TCP_NODELAY, Nagle's
+            # algorithm can hold the body back until the headers are acknowledged (~40 ms).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        self._urls: dict[str, httpx.URL] = {}
 
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
+        outgoing = httpx.Request(
+            "POST",
+            self._url(request.strategy),
+            content=json.dumps(request.as_json()).encode(),
+            headers=_JSON_HEADERS,
+            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
+        )
         try:
-            response = self._client.post(
-                f"/v1/recommendations/{request.strategy}",
-                json=request.as_json(),
-                timeout=httpx.Timeout(timeout, pool=timeout),
-            )
+            response = self._transport.handle_request(outgoing)
+            try:
+                response.read()
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise RecommenderTimeout(f"no answer within {timeout * 1000:.0f} ms") from exc
         except httpx.TransportError as exc:
             raise RecommenderUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return _parse_response(response)
 
+    def _url(self, strategy: str) -> httpx.URL:
+        url = self._urls.get(strategy)
+        if url is None:
+            url = self._urls[strategy] = httpx.URL(f"{self.name}/v1/recommendations/{strategy}")
+        return url
+
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
+
+
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 def _parse_response(response: httpx.Response) -> list[Recommendation]:

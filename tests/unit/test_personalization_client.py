@@ -108,8 +108,7 @@ def test_personal_answers_are_never_cached() -> None:
 
 
 def http_transport(handler) -> HttpTransport:  # type: ignore[no-untyped-def]
-    client = httpx.Client(base_url="http://recommender.test", transport=httpx.MockTransport(handler))
-    return HttpTransport("http://recommender.test", client)
+    return HttpTransport("http://recommender.test", httpx.MockTransport(handler))
 
 
 def test_http_transport_speaks_the_contract() -> None:
