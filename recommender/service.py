@@ -83,20 +83,44 @@ def engine() -> Engine:
 def recommend_items(strategy: str) -> Any:
     if strategy not in STRATEGIES:
         return _error(404, "not_found", f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
-    query = parse_query(strategy, request.get_json(silent=True))
+    return answer(strategy, request.get_json(silent=True))
+
+
+@bp.post("/v1/recommendations:batch")
+def recommend_batch() -> Any:
+    """Several queries in one round trip (one page's slots); each answered or failed on its own."""
+    body = request.get_json(silent=True)
+    queries = body.get("requests") if isinstance(body, dict) else None
+    if not isinstance(queries, list) or not 1 <= len(queries) <= MAX_BATCH:
+        raise BadRequest("requests", f"must be a list of 1 to {MAX_BATCH} queries")
+    return {"results": [_batch_entry(query) for query in queries], "model_version": engine().version}
+
+
+def _batch_entry(query: Any) -> dict[str, Any]:
+    strategy = query.get("strategy") if isinstance(query, dict) else None
+    if strategy not in STRATEGIES:
+        return {"status": 404, "error": "not_found", "message": f"unknown strategy {strategy!r}"}
+    try:
+        return {"status": 200, **answer(strategy, query)}
+    except BadRequest as error:
+        return {"status": 400, "error": "bad_request", "message": str(error), "field": error.field}
+
+
+def answer(strategy: str, body: Any) -> dict[str, Any]:
+    """One query's answer; BadRequest names the offending field."""
+    query = parse_query(strategy, body)
     if query.anchor_item_id is not None and not engine().has_item(query.anchor_item_id):
         raise BadRequest("anchor_item_id", f"unknown item {query.anchor_item_id!r}")
     items = engine().recommend(strategy, query.user_id, query.count, query.anchor_item_id, query.filters, query.exclude)
-    return {
-        "items": [asdict(item) for item in items],
-        "strategy": strategy,
-        "model_version": engine().version,
-    }
+    return {"items": [asdict(item) for item in items], "strategy": strategy, "model_version": engine().version}
 
 
 @bp.get("/healthz")
 def check_health() -> Any:
     return {"status": "ok", "model_version": engine().version}
+
+
+MAX_BATCH = 24
 
 
 def parse_query(strategy: str, body: Any) -> Query:

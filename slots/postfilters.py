@@ -12,7 +12,7 @@ removed and added. No I/O here: the service fetches, this module decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from personalization_client.values import Candidate, Fetch
@@ -188,37 +188,45 @@ def _backfill(
     seen: frozenset[str],
     reason: str,
 ) -> None:
-    """Top up from the fallback strategy, then curated items, then the catalog itself."""
-    sources: list[tuple[str, list[Candidate], bool]] = []
+    """Top up from the fallback strategy, then curated items, then the catalog itself.
+    Sources are read lazily and only until the slot is full: the catalog can be large."""
+    sources: list[tuple[str, Iterable[Candidate], Filters]] = []
     if fallback is not None and fallback.candidates:
-        sources.append((f"fallback_{spec.fallback_strategy}", list(fallback.candidates), True))
+        sources.append((f"fallback_{spec.fallback_strategy}", fallback.candidates, spec.filters))
     if spec.fallback_items:
-        sources.append(("fallback_items", [Candidate(i, "Picked for you") for i in spec.fallback_items], False))
-    sources.append(("fallback_catalog", [Candidate(i, "From our gift cards") for i in catalog], True))
-    for name, candidates, use_filters in sources:
+        sources.append(("fallback_items", (Candidate(i, "Picked for you") for i in spec.fallback_items), Filters()))
+    sources.append(("fallback_catalog", (Candidate(i, "From our gift cards") for i in catalog), spec.filters))
+    taken = set(seen) | {c.item_id for c in run.kept}
+    for name, candidates, filters in sources:
         missing = spec.count - len(run.kept)
         if missing <= 0:
             return
-        taken = seen | {c.item_id for c in run.kept}
-        added = _eligible(
-            candidates, filters=spec.filters if use_filters else Filters(), catalog=catalog, excluded=purchased | taken
-        )[:missing]
+        examined, added = _take_eligible(candidates, filters, catalog, purchased, taken, missing)
         run.kept.extend(added)
-        run.steps.append(Step(name, len(candidates), added=tuple(c.item_id for c in added), detail=reason))
+        run.steps.append(Step(name, examined, added=tuple(c.item_id for c in added), detail=reason))
 
 
-def _eligible(
-    candidates: Sequence[Candidate], filters: Filters, catalog: Mapping[str, CatalogItem], excluded: frozenset[str]
-) -> list[Candidate]:
+def _take_eligible(
+    candidates: Iterable[Candidate],
+    filters: Filters,
+    catalog: Mapping[str, CatalogItem],
+    purchased: frozenset[str],
+    taken: set[str],
+    limit: int,
+) -> tuple[int, list[Candidate]]:
+    """Up to `limit` candidates that are known, match, not bought and not taken; marks them taken."""
     out: list[Candidate] = []
-    taken = set(excluded)
+    examined = 0
     for candidate in candidates:
+        if len(out) >= limit:
+            break
+        examined += 1
         item = catalog.get(candidate.item_id)
-        if item is None or candidate.item_id in taken or not matches(item, filters):
+        if item is None or candidate.item_id in taken or candidate.item_id in purchased or not matches(item, filters):
             continue
         taken.add(candidate.item_id)
         out.append(candidate)
-    return out
+    return examined, out
 
 
 def _describe(filters: Filters) -> str:
