@@ -28,7 +28,7 @@ from layout_engine.catalog import load_catalog, load_purchases
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
 from personalization_client.client import PersonalizationClient
-from personalization_client.values import Fetch
+from personalization_client.values import Fetch, RecRequest
 from slots.postfilters import CatalogItem
 
 
@@ -189,16 +189,39 @@ class PageResolver:
         if not self.client.is_remote:
             return {key: self.client.fetch(request, deadline) for key, request in requests.items()}
         done: dict[tuple[int, str], Fetch] = {}
-        futures: dict[tuple[int, str], Future[Fetch]] = {}
+        pending: dict[tuple[int, str], RecRequest] = {}
         for key, request in requests.items():
             cached = self.client.fetch_fresh_cached(request)
-            if cached is not None:
-                done[key] = cached
+            if cached is None:
+                pending[key] = request
             else:
-                futures[key] = self._executor.submit(self.client.fetch, request, deadline)
+                done[key] = cached
+        if pending and self.client.can_batch:
+            batched = self._fetch_batch(pending, deadline)
+            if batched is not None:
+                return done | batched
+        return done | self._fetch_each(pending, deadline)
+
+    def _fetch_batch(
+        self, pending: dict[tuple[int, str], RecRequest], deadline: float
+    ) -> dict[tuple[int, str], Fetch] | None:
+        """One round trip for the whole page (far less CPU than one call per slot); run on
+        the pool so the page deadline holds even if the recommender trickles bytes."""
+        future = self._executor.submit(self.client.fetch_batch, list(pending.values()), deadline)
+        wait([future], timeout=max(0.0, deadline - self._clock()))
+        if not future.done():
+            return {key: Fetch(None, error="timeout: page deadline reached") for key in pending}
+        try:
+            results = future.result()
+        except Exception as exc:  # noqa: BLE001 - a bug here must not fail the page
+            return {key: Fetch(None, error=f"error: {type(exc).__name__}: {exc}") for key in pending}
+        return None if results is None else dict(zip(pending, results, strict=True))
+
+    def _fetch_each(self, pending: dict[tuple[int, str], RecRequest], deadline: float) -> dict[tuple[int, str], Fetch]:
+        futures = {key: self._executor.submit(self.client.fetch, request, deadline) for key, request in pending.items()}
         if futures:
             wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
-        return done | {key: _result(future) for key, future in futures.items()}
+        return {key: _result(future) for key, future in futures.items()}
 
 
 def _result(future: Future[Fetch]) -> Fetch:

@@ -14,16 +14,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.cache import MemoryCache
 from personalization_client.breaker import BreakerPolicy, CircuitBreaker
-from personalization_client.errors import CircuitOpen, RecommenderError
+from personalization_client.errors import BatchUnsupported, CircuitOpen, RecommenderError
 from personalization_client.transports import Transport
 from personalization_client.values import Candidate, Fetch, Recommendation, RecRequest
 
 NON_PERSONAL = frozenset({"popular", "trending", "similar_items"})
+BATCH = "batch"  # the breaker name of the batch endpoint
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class PersonalizationClient:
         self._breaker_policy = breaker_policy or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
+        self._is_batch_supported = True
         self._clock = clock
 
     @property
@@ -74,32 +78,65 @@ class PersonalizationClient:
     def fetch(self, request: RecRequest, deadline: float) -> Fetch:
         """Ask for items, by `deadline` (a `clock()` instant); errors come back as data."""
         started = self._clock()
-        key = cache_key(request) if request.strategy in NON_PERSONAL else None
-        cached = self._cached(key)
-        if cached is not None and cached[0]:
-            return Fetch(cached[1], elapsed_ms=self._ms_since(started), cached=True)
+        fresh = self.fetch_fresh_cached(request)
+        if fresh is not None:
+            return fresh
         try:
-            found = self._call_with_retry(request, deadline)
+            found = self._call(request.strategy, lambda timeout: self.transport.recommend(request, timeout), deadline)
         except RecommenderError as exc:
-            if cached is not None:  # stale, but better than nothing while it is failing
-                return Fetch(cached[1], error=f"stale: {exc}", elapsed_ms=self._ms_since(started), cached=True)
-            return Fetch(None, error=_describe(exc), elapsed_ms=self._ms_since(started))
+            return self._failed(request, exc, started)
+        return self._succeeded(request, found, started)
+
+    @property
+    def can_batch(self) -> bool:
+        return self._is_batch_supported and hasattr(self.transport, "recommend_batch")
+
+    def fetch_batch(self, requests: Sequence[RecRequest], deadline: float) -> list[Fetch] | None:
+        """All of a page's queries in one round trip, each answered or failed on its own.
+        None when the recommender has no batch endpoint (then call `fetch` per query)."""
+        started = self._clock()
+        batch = list(requests)
+        try:
+            answers = self._call(BATCH, lambda timeout: self.transport.recommend_batch(batch, timeout), deadline)
+        except BatchUnsupported:
+            self._is_batch_supported = False
+            return None
+        except RecommenderError as exc:
+            return [self._failed(request, exc, started) for request in batch]
+        return [
+            self._failed(request, answer, started)
+            if isinstance(answer, RecommenderError)
+            else self._succeeded(request, answer, started)
+            for request, answer in zip(batch, answers, strict=True)
+        ]
+
+    def _succeeded(self, request: RecRequest, found: list[Recommendation], started: float) -> Fetch:
         candidates = tuple(Candidate(r.item_id, r.reason) for r in found)
-        if key is not None:
-            self._store(key, candidates)
+        if request.strategy in NON_PERSONAL:
+            self._store(cache_key(request), candidates)
         return Fetch(candidates, elapsed_ms=self._ms_since(started))
 
-    def _call_with_retry(self, request: RecRequest, deadline: float) -> list[Recommendation]:
-        breaker = self.breaker(request.strategy)
+    def _failed(self, request: RecRequest, exc: RecommenderError, started: float) -> Fetch:
+        cached = self._cached(cache_key(request)) if request.strategy in NON_PERSONAL else None
+        if cached is not None:  # stale, but better than nothing while it is failing
+            return Fetch(cached[1], error=f"stale: {exc}", elapsed_ms=self._ms_since(started), cached=True)
+        return Fetch(None, error=_describe(exc), elapsed_ms=self._ms_since(started))
+
+    def _call(self, endpoint: str, call: Callable[[float], T], deadline: float) -> T:
+        """One call through `endpoint`'s breaker, retried once if it failed fast and a whole
+        second attempt still fits before the deadline."""
+        breaker = self.breaker(endpoint)
         for attempt in (1, 2):
             remaining = deadline - self._clock()
             if remaining < self._policy.min_budget_s:
                 raise RecommenderError("page deadline reached before the call")
             if not breaker.allow():
-                raise CircuitOpen(f"circuit open for '{request.strategy}'")
-            timeout = min(self._policy.call_timeout_s, remaining)
+                raise CircuitOpen(f"circuit open for '{endpoint}'")
             try:
-                found = self.transport.recommend(request, timeout)
+                answer = call(min(self._policy.call_timeout_s, remaining))
+            except BatchUnsupported:
+                breaker.record(True)  # the recommender answered; it just has no batch endpoint
+                raise
             except RecommenderError as exc:
                 breaker.record(False)
                 fits_again = deadline - self._clock() >= self._policy.call_timeout_s
@@ -107,7 +144,7 @@ class PersonalizationClient:
                     raise
                 continue
             breaker.record(True)
-            return found
+            return answer
         raise AssertionError("unreachable")
 
     def _cached(self, key: str | None) -> tuple[bool, tuple[Candidate, ...]] | None:

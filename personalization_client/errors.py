@@ -28,3 +28,7 @@ class CircuitOpen(RecommenderError):
     """The breaker for this endpoint is open; the call was not made."""
 
     is_retryable = False
+
+
+class BatchUnsupported(RecommenderRejected):
+    """The recommender has no batch endpoint; callers fall back to one call per query."""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from personalization_client.errors import (
+    BatchUnsupported,
     RecommenderError,
     RecommenderRejected,
     RecommenderTimeout,
@@ -52,10 +53,28 @@ class HttpTransport:
         self._urls: dict[str, httpx.URL] = {}
 
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]:
+        response = self._post(self._url(request.strategy), request.as_json(), timeout)
+        return _items(_checked_json(response))
+
+    def recommend_batch(
+        self, requests: list[RecRequest], timeout: float
+    ) -> list[list[Recommendation] | RecommenderError]:
+        """Several queries in one round trip (`POST /v1/recommendations:batch`); each entry
+        answers or fails on its own. A recommender without the endpoint → BatchUnsupported."""
+        body = {"requests": [{"strategy": r.strategy, **r.as_json()} for r in requests]}
+        response = self._post(self._url(":batch"), body, timeout)
+        if response.status_code in (404, 405):
+            raise BatchUnsupported(f"HTTP {response.status_code} from the batch endpoint")
+        results = _checked_json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(requests):
+            raise RecommenderError("malformed batch answer: wrong number of results")
+        return [_batch_result(entry) for entry in results]
+
+    def _post(self, url: httpx.URL, body: dict[str, Any], timeout: float) -> httpx.Response:
         outgoing = httpx.Request(
             "POST",
-            self._url(request.strategy),
-            content=json.dumps(request.as_json()).encode(),
+            url,
+            content=json.dumps(body).encode(),
             headers=_JSON_HEADERS,
             extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
@@ -69,12 +88,13 @@ class HttpTransport:
             raise RecommenderTimeout(f"no answer within {timeout * 1000:.0f} ms") from exc
         except httpx.TransportError as exc:
             raise RecommenderUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        return _parse_response(response)
+        return response
 
     def _url(self, strategy: str) -> httpx.URL:
         url = self._urls.get(strategy)
         if url is None:
-            url = self._urls[strategy] = httpx.URL(f"{self.name}/v1/recommendations/{strategy}")
+            path = "/v1/recommendations:batch" if strategy == ":batch" else f"/v1/recommendations/{strategy}"
+            url = self._urls[strategy] = httpx.URL(self.name + path)
         return url
 
     def close(self) -> None:
@@ -84,16 +104,41 @@ class HttpTransport:
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-def _parse_response(response: httpx.Response) -> list[Recommendation]:
+def _checked_json(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 500:
         raise RecommenderError(f"HTTP {response.status_code}")
     if response.status_code >= 400:
         raise RecommenderRejected(f"HTTP {response.status_code}: {response.text[:200]}")
     try:
-        items = response.json()["items"]
-        return [Recommendation(str(i["item_id"]), float(i.get("score", 0.0)), str(i.get("reason", ""))) for i in items]
+        body = response.json()
+    except ValueError as exc:
+        raise RecommenderError(f"malformed answer: {exc}") from exc
+    if not isinstance(body, dict):
+        raise RecommenderError("malformed answer: not a JSON object")
+    return body
+
+
+def _items(body: dict[str, Any]) -> list[Recommendation]:
+    try:
+        return [
+            Recommendation(str(i["item_id"]), float(i.get("score", 0.0)), str(i.get("reason", "")))
+            for i in body["items"]
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise RecommenderError(f"malformed answer: {exc}") from exc
+
+
+def _batch_result(entry: Any) -> list[Recommendation] | RecommenderError:
+    if not isinstance(entry, dict):
+        return RecommenderError("malformed batch entry")
+    status = entry.get("status", 200)
+    if status != 200:
+        kind = RecommenderError if isinstance(status, int) and status >= 500 else RecommenderRejected
+        return kind(f"HTTP {status}: {entry.get('message', '')}"[:200])
+    try:
+        return _items(entry)
+    except RecommenderError as exc:
+        return exc
 
 
 class InProcessTransport:

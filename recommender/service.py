@@ -35,6 +35,7 @@ from recommender.model import Model
 MODEL_ENV = "TESSERA_RECOMMENDER_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "instance" / "recommender" / "model.npz"
 MAX_COUNT, DEFAULT_COUNT, MAX_EXCLUDE, MAX_ID_LENGTH = 100, 10, 1000, 128
+MAX_BATCH = 24
 _EXTENSION = "tessera_recommender"
 _log = logging.getLogger(__name__)
 
@@ -118,9 +119,6 @@ def answer(strategy: str, body: Any) -> dict[str, Any]:
 @bp.get("/healthz")
 def check_health() -> Any:
     return {"status": "ok", "model_version": engine().version}
-
-
-MAX_BATCH = 24
 
 
 def parse_query(strategy: str, body: Any) -> Query:

@@ -147,3 +147,23 @@ def test_module_app_is_built_on_first_access_and_cached(model_path: Path, monkey
     assert isinstance(first, Flask) and service.app is first
     with pytest.raises(AttributeError):
         _ = service.not_an_attribute
+
+
+def test_batch_answers_each_query_or_names_its_problem(client: FlaskClient) -> None:
+    queries = [
+        {"strategy": "personalized", "user_id": "shopper-3", "count": 4},
+        {"strategy": "popular", "count": 2, "filters": {"occasion": "birthday"}},
+        {"strategy": "similar_items", "count": 2},
+        {"strategy": "astrology", "count": 2},
+    ]
+    response = client.post("/v1/recommendations:batch", json={"requests": queries})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == [200, 200, 400, 404]
+    assert len(results[0]["items"]) == 4 and all(i["reason"] for i in results[0]["items"])
+    assert results[2]["field"] == "anchor_item_id"
+
+
+def test_batch_needs_a_list_of_queries(client: FlaskClient) -> None:
+    response = client.post("/v1/recommendations:batch", json={"requests": []})
+    assert response.status_code == 400 and response.get_json()["field"] == "requests"

@@ -1,6 +1,7 @@
 """A recommender stand-in for end-to-end tests and benchmarks, run as its own process.
 
-It speaks the same HTTP contract as the built-in recommender, answers with
+It speaks the same HTTP contract as the built-in recommender (per strategy and
+batched: a batch takes one delay, like a real service answering it at once), answers with
 items from a catalog file after a configurable delay, and can be switched at
 run time (`POST /_mode {"mode": "ok"|"hang"|"error", "delay_ms": 20}`) to hang
 or to answer 500, so tests can watch Tessera degrade without restarting it.
@@ -57,23 +58,25 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
                 return
             with state.lock:
                 state.calls += 1
-            self._answer(body)
-
-        def _answer(self, body: dict[str, Any]) -> None:
             if state.mode == "hang":
                 time.sleep(30)
                 return
             time.sleep(state.delay_ms / 1000)
             if state.mode == "error":
                 self._send(500, {"error": "injected failure"})
-                return
-            count = int(body.get("count", 10))
-            excluded = set(body.get("exclude", []))
-            user = str(body.get("user_id") or "")
-            offset = sum(map(ord, user)) % max(1, len(state.item_ids))
-            ring = state.item_ids[offset:] + state.item_ids[:offset]
-            items = [i for i in ring if i not in excluded][:count]
-            self._send(200, {"items": [{"item_id": i, "score": 1.0, "reason": "Fake pick"} for i in items]})
+            elif self.path.endswith(":batch"):
+                self._send(200, {"results": [{"status": 200, **_answer(query)} for query in body["requests"]]})
+            else:
+                self._send(200, _answer(body))
+
+    def _answer(body: dict[str, Any]) -> dict[str, Any]:
+        count = int(body.get("count", 10))
+        excluded = set(body.get("exclude", []))
+        user = str(body.get("user_id") or "")
+        offset = sum(map(ord, user)) % max(1, len(state.item_ids))
+        ring = state.item_ids[offset:] + state.item_ids[:offset]
+        items = [i for i in ring if i not in excluded][:count]
+        return {"items": [{"item_id": i, "score": 1.0, "reason": "Fake pick"} for i in items]}
 
     return Handler
 

@@ -140,3 +140,48 @@ def test_http_transport_maps_timeouts() -> None:
 
     with pytest.raises(RecommenderTimeout):
         http_transport(handler).recommend(PERSONAL, 0.1)
+
+
+def batch_client(handler) -> PersonalizationClient:  # type: ignore[no-untyped-def]
+    return PersonalizationClient(http_transport(handler), policy=ClientPolicy(call_timeout_s=0.1))
+
+
+def test_batch_answers_every_query_in_one_round_trip_each_on_its_own() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json={"results": [
+            {"status": 200, "items": [{"item_id": "gc-1", "score": 1, "reason": "r"}]},
+            {"status": 400, "error": "bad_request", "message": "anchor_item_id: unknown item"},
+        ]})  # fmt: skip
+
+    client = batch_client(handler)
+    first, second = client.fetch_batch([PERSONAL, POPULAR], deadline=__import__("time").monotonic() + 1) or []
+    assert calls == ["/v1/recommendations:batch"]
+    assert [c.item_id for c in first.candidates or ()] == ["gc-1"]
+    assert second.candidates is None and second.error is not None and second.error.startswith("rejected")
+
+
+def test_recommender_without_batch_endpoint_is_asked_per_query_from_then_on() -> None:
+    client = batch_client(lambda _request: httpx.Response(404, json={"error": "not_found"}))
+    assert client.can_batch
+    assert client.fetch_batch([PERSONAL], deadline=__import__("time").monotonic() + 1) is None
+    assert not client.can_batch
+
+
+def test_failed_batch_fails_each_query_and_serves_stale_non_personal_answers() -> None:
+    clock = Clock()
+    client, _ = make(clock, [(0.01, ["p1"])])
+    client.fetch(POPULAR, deadline=clock.now + 0.15)
+    clock.now += 120
+
+    class Failing:
+        name, is_remote = "failing", True
+
+        def recommend_batch(self, requests: list[RecRequest], timeout: float) -> list[object]:
+            raise RecommenderTimeout("slow")
+
+    client.transport = Failing()  # type: ignore[assignment]
+    personal, popular = client.fetch_batch([PERSONAL, POPULAR], deadline=clock.now + 0.15) or []
+    assert personal.candidates is None and popular.candidates is not None and popular.error is not None
