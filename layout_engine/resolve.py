@@ -85,14 +85,15 @@ def _plan_slot(index: int, slot: Mapping[str, Any], kind: str, context: ShopperC
 
 
 def _request(strategy: str, spec: recommendations.RecommendationSpec, context: ShopperContext) -> RecRequest:
-    """Ask for more than `count`: post-filters and page-wide de-duplication eat some."""
+    """Ask for more than `count`: page-wide de-duplication eats some (purchases and filters
+    go to the recommender too, so twice `count` plus a little is enough; the fallback tops up)."""
     filters = spec.filters.as_dict()
     if strategy in ("popular", "trending"):
         return RecRequest(strategy, None, NON_PERSONAL_COUNT, context.marketplace, filters=filters)
     if strategy == "similar_items":
         return RecRequest(strategy, None, NON_PERSONAL_COUNT, context.marketplace, spec.anchor_item_id, filters)
     exclude = tuple(sorted(context.purchased))[:200]
-    count = min(MAX_CANDIDATES, spec.count * 3)
+    count = min(MAX_CANDIDATES, spec.count * 2 + 4)
     return RecRequest(strategy, context.user_id, count, context.marketplace, spec.anchor_item_id, filters, exclude)
 
 

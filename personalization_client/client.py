@@ -11,7 +11,6 @@ microseconds where a shared one would cost a network round trip and decoding.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -168,7 +167,7 @@ class PersonalizationClient:
 
 
 def cache_key(request: RecRequest) -> str:
-    filters = json.dumps(dict(request.filters), sort_keys=True, separators=(",", ":"))
+    filters = ",".join(f"{k}={v}" for k, v in sorted(request.filters.items()))
     return f"rec:{request.strategy}:{request.marketplace}:{request.count}:{request.anchor_item_id}:{filters}"
 
 

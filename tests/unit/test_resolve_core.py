@@ -27,7 +27,7 @@ def test_visibility_rules_all_must_hold() -> None:
 
 def test_plan_asks_for_spare_candidates_and_excludes_purchases() -> None:
     [plan] = plan_page({"slots": [rec("a")]}, SHOPPER)
-    assert plan.primary is not None and plan.primary.count == 9
+    assert plan.primary is not None and plan.primary.count == 10
     assert plan.primary.exclude == ("gc-0",) and plan.primary.user_id == "shopper-1"
     assert plan.fallback is not None and plan.fallback.user_id is None
 
