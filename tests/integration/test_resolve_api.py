@@ -177,3 +177,28 @@ def test_publish_on_one_node_is_seen_at_once_by_another_sharing_redis(
     finally:
         other.extensions["tessera"].executor.shutdown()
         other.extensions["tessera"].db.dispose()
+
+
+def test_recommender_without_batch_endpoint_is_called_once_per_query(
+    app: Any, client: Any, published: dict[str, Any], catalog: list[str]
+) -> None:
+    import httpx
+
+    from personalization_client.transports import HttpTransport
+
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path.endswith(":batch"):
+            return httpx.Response(404, json={"error": "not_found"})
+        return httpx.Response(200, json={"items": [{"item_id": i, "reason": "Remote"} for i in catalog[20:40]]})
+
+    services = app.extensions["tessera"]
+    services.client.transport = HttpTransport("http://recommender.test", httpx.MockTransport(handler))
+    first, second = resolve(client), resolve(client, "shopper-2")
+    assert not first["degraded"] and not second["degraded"]
+    assert paths.count("/v1/recommendations:batch") == 1  # asked once, then remembered
+    assert "/v1/recommendations/personalized" in paths
+    for_you = next(s for s in second["slots"] if s["id"] == "for-you")
+    assert for_you["source"] == "recommender" and for_you["items"][0]["reason"] == "Remote"

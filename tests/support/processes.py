@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -35,27 +37,24 @@ def run(args: list[str], env: Mapping[str, str]) -> str:
 @contextmanager
 def serving(args: list[str], env: Mapping[str, str], port: int, ready_path: str = "/healthz") -> Iterator[str]:
     """Start a server process, wait until `ready_path` answers, stop it afterwards."""
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, base + ready_path)
-        yield base
-    finally:
-        stop(process)
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty server must never block on its log
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(process, base + ready_path, log)
+            yield base
+        finally:
+            stop(process)
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float = 30.0) -> None:
+def wait_until_ready(process: subprocess.Popen[bytes], url: str, log: IO[bytes], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early: {process.stderr.read().decode() if process.stderr else ''}")
+            log.seek(0)
+            raise RuntimeError(f"server exited early: {log.read().decode(errors='replace')[-4000:]}")
         try:
             if httpx.get(url, timeout=0.5).status_code == 200:
                 return
@@ -73,8 +72,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    if process.stderr:
-        process.stderr.close()
 
 
 def gunicorn(app: str, port: int, workers: int = 1, threads: int = 8) -> list[str]:
