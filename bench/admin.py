@@ -71,17 +71,23 @@ def set_mode(fake_url: str, mode: str) -> None:
     _expect(status, 200, f"fake mode {mode}", body)
 
 
-def direct_latency(fake_url: str, requests: int) -> LoadResult:
-    """Client-side latency of the fake recommender itself, called directly and sequentially (the L baseline)."""
+def direct_latency(fake_url: str, requests: int, is_page_batch: bool = False) -> LoadResult:
+    """Client-side latency of the fake recommender itself, called directly and sequentially (the L baseline).
+    With `is_page_batch`, one batch of the bench page's queries: what Tessera actually waits on."""
     url = urlsplit(fake_url)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=10)
     result = LoadResult(1)
     started = time.monotonic()
     try:
         for i in range(requests):
-            body = json.dumps({"user_id": f"shopper-{i + 1}", "count": 8, "marketplace": "US"}).encode()
+            query = {"user_id": f"shopper-{i + 1}", "count": 8, "marketplace": "US"}
+            path = "/v1/recommendations/personalized"
+            if is_page_batch:
+                query = {"requests": [{"strategy": "personalized", **query, "count": 20}] * SLOT_COUNT}
+                path = "/v1/recommendations:batch"
+            body = json.dumps(query).encode()
             sent = time.perf_counter()
-            connection.request("POST", "/v1/recommendations/personalized", body=body)
+            connection.request("POST", path, body=body)
             response = connection.getresponse()
             response.read()
             result.latencies_ms.append((time.perf_counter() - sent) * 1000)

@@ -132,6 +132,7 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
     fake_cmd = fake_recommender_command(fake_port, catalog, cfg.delay_ms)
     with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake:
         direct = admin.direct_latency(fake.url, 200)
+        direct_batch = admin.direct_latency(fake.url, 200, is_page_batch=True)
         env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake.url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
         port = free_port()
         with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as app:
@@ -150,6 +151,7 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
         "L_ms": cfg.delay_ms,
         "page": {"slug": BENCH_SLUG, "marketplace": "US", "version": version, "personalized_slots": admin.SLOT_COUNT},
         "fake_direct": direct.summary(),
+        "fake_direct_page_batch": direct_batch.summary(),
         "sequential": sequential,
         "concurrent": concurrent,
         "throughput": busy,
