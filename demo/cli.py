@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from core.auth import create_token
 from core.web import services
-from demo.seed import is_seeded, seed
+from demo.seed import has_catalog, is_seeded, seed
 
 
 @click.group("demo")
@@ -25,19 +25,24 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
     """Generate the catalog, shoppers and pages, and train the built-in recommender."""
     settings = services().settings
     with services().db.session() as session:
-        if is_seeded(session):
-            if if_empty:
-                click.echo("Demo data already present; nothing to do.")
-                return
-            raise click.ClickException("the database already has pages; seed an empty database")
+        if is_seeded(session) and if_empty:
+            if not settings.resolved_model_path.exists():  # seeded, but training never finished
+                _train(settings.data_path, settings.resolved_model_path)
+            click.echo("Demo data already present; nothing to do.")
+            return
+        if is_seeded(session) or has_catalog(session):
+            raise click.ClickException(
+                "the database already has demo data (or a seed that stopped half-way); "
+                "seed an empty database, e.g. delete instance/tessera.db and run `make run` again"
+            )
         report = seed(session, settings.data_path, n_shoppers=shoppers, progress=click.echo)
         token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}))
-    _train(settings.data_path, settings.resolved_model_path)
     click.echo(
         f"Seeded {report.items} items, {report.shoppers} shoppers, {report.interactions} interactions, "
         f"{report.pages} pages."
     )
     click.echo(f"Demo admin API token (shown once): {token}")
+    _train(settings.data_path, settings.resolved_model_path)
 
 
 def _train(data_dir: Path, model_path: Path) -> None:

@@ -39,6 +39,11 @@ def is_seeded(session: Session) -> bool:
     return session.scalar(select(Page.id).limit(1)) is not None
 
 
+def has_catalog(session: Session) -> bool:
+    """A catalog without pages means an earlier seed stopped half-way."""
+    return session.scalar(select(CatalogItemRow.item_id).limit(1)) is not None
+
+
 def seed(
     session: Session,
     data_dir: Path,

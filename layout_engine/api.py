@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -14,6 +15,7 @@ from layout_engine.audiences import known_audiences
 from layout_engine.service import ResolveQuery, invalidate_page
 
 bp = Blueprint("layout", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
 
 DEVICES = ("desktop", "mobile", "tablet", "app")
 
@@ -29,10 +31,12 @@ def _page_from_args(slug: str) -> pages.PageInfo:
 
 
 def _int_arg(name: str, value: Any) -> int:
-    try:
+    """An integer from JSON or a query string; 1.9, true or "2x" are refused, not rounded."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"'{name}' must be an integer", [{"path": name, "message": "expected an integer"}]) from None
+    raise BadRequest(f"'{name}' must be an integer", [{"path": name, "message": "expected an integer"}])
 
 
 def _with_etag(body: dict[str, Any], page: pages.PageInfo, status: int = 200) -> Response:
@@ -112,8 +116,13 @@ def publish(slug: str) -> Response:
         raise PreconditionRequired("send If-Match with the page's ETag (from GET .../versions)")
     number = _int_arg("version", json_body().get("version"))
     published = pages.publish(db_session(), page, number, if_match)
-    invalidate_page(services().cache, slug, page.marketplace)
-    return _with_etag({"page": published.as_dict()}, published)
+    body: dict[str, Any] = {"page": published.as_dict(), "invalidation": "done"}
+    try:
+        invalidate_page(services().cache, slug, page.marketplace)
+    except Exception:  # noqa: BLE001 - the publish is committed; caches expire within the pointer TTL
+        log.exception("cache invalidation failed after publishing %s/%s", page.marketplace, slug)
+        body["invalidation"] = "pending"
+    return _with_etag(body, published)
 
 
 @bp.get("/pages/<slug>/resolve")
@@ -138,6 +147,9 @@ def _resolve_query(slug: str) -> ResolveQuery:
     locale = args.get("locale") or None
     if locale is not None and not _is_locale(locale):
         raise BadRequest("locale must look like en or en-US", [{"path": "locale", "message": "bad format"}])
+    if locale is not None:  # layouts name locales as en or en-US; shoppers' browsers vary the case
+        language, _, region = locale.partition("-")
+        locale = language.lower() + (f"-{region.upper()}" if region else "")
     explain = args.get("explain") in ("1", "true")
     return ResolveQuery(slug, marketplace, user_id, locale, device, explain)
 

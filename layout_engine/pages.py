@@ -162,19 +162,18 @@ def save_version(
     if parent is not None and parent != page.latest_number:
         raise Conflict(f"version {page.latest_number} was saved since version {parent}; reload and re-apply")
     number = (page.latest_number or 0) + 1
-    session.add(
-        LayoutVersion(
-            page_id=page.id,
-            number=number,
-            parent_number=page.latest_number,
-            document=document,
-            author=author,
-            comment=comment,
-            checksum=checksum(document),
-        )
+    version = LayoutVersion(
+        page_id=page.id,
+        number=number,
+        parent_number=page.latest_number,
+        document=document,
+        author=author,
+        comment=comment,
+        checksum=checksum(document),
     )
-    _bump_lock(session, page.id)
-    try:
+    try:  # the lock bump flushes the insert, so a racing save's duplicate number surfaces here too
+        session.add(version)
+        _bump_lock(session, page.id)
         session.commit()
     except IntegrityError as exc:
         session.rollback()

@@ -187,7 +187,7 @@ class PageResolver:
             if request is not None
         }
         if not self.client.is_remote:
-            return {key: self.client.fetch(request, deadline) for key, request in requests.items()}
+            return {key: self._fetch_inline(request, deadline) for key, request in requests.items()}
         done: dict[tuple[int, str], Fetch] = {}
         pending: dict[tuple[int, str], RecRequest] = {}
         for key, request in requests.items():
@@ -201,6 +201,12 @@ class PageResolver:
             if batched is not None:
                 return done | batched
         return done | self._fetch_each(pending, deadline)
+
+    def _fetch_inline(self, request: RecRequest, deadline: float) -> Fetch:
+        try:
+            return self.client.fetch(request, deadline)
+        except Exception as exc:  # noqa: BLE001 - a bug in one slot must not fail the page
+            return Fetch(None, error=f"error: {type(exc).__name__}: {exc}")
 
     def _fetch_batch(
         self, pending: dict[tuple[int, str], RecRequest], deadline: float

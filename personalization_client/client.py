@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from core.cache import MemoryCache
 from personalization_client.breaker import BreakerPolicy, CircuitBreaker
-from personalization_client.errors import BatchUnsupported, CircuitOpen, RecommenderError
+from personalization_client.errors import BatchUnsupported, CircuitOpen, RecommenderError, RecommenderRejected
 from personalization_client.transports import Transport
 from personalization_client.values import Candidate, Fetch, Recommendation, RecRequest
 
@@ -133,8 +133,10 @@ class PersonalizationClient:
                 raise CircuitOpen(f"circuit open for '{endpoint}'")
             try:
                 answer = call(min(self._policy.call_timeout_s, remaining))
-            except BatchUnsupported:
-                breaker.record(True)  # the recommender answered; it just has no batch endpoint
+            except RecommenderRejected:
+                # It answered: our query was wrong (or it has no batch endpoint). One bad
+                # slot must not open the breaker for every page using this endpoint.
+                breaker.record(True)
                 raise
             except RecommenderError as exc:
                 breaker.record(False)
@@ -142,6 +144,9 @@ class PersonalizationClient:
                 if attempt == 2 or not exc.is_retryable or not fits_again:
                     raise
                 continue
+            except Exception as exc:  # noqa: BLE001 - never leave a half-open probe unrecorded
+                breaker.record(False)
+                raise RecommenderError(f"unexpected {type(exc).__name__}: {exc}") from exc
             breaker.record(True)
             return answer
         raise AssertionError("unreachable")

@@ -7,6 +7,7 @@ Both take a `RecRequest` and a timeout in seconds and return
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -88,6 +89,8 @@ class HttpTransport:
             raise RecommenderTimeout(f"no answer within {timeout * 1000:.0f} ms") from exc
         except httpx.TransportError as exc:
             raise RecommenderUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:  # e.g. a body that claims gzip and is not
+            raise RecommenderError(f"{type(exc).__name__}: {exc}") from exc
         return response
 
     def _url(self, strategy: str) -> httpx.URL:
@@ -165,6 +168,10 @@ class InProcessTransport:
             )
         except ValueError as exc:
             raise RecommenderRejected(str(exc)) from exc
+        except RecommenderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a corrupt model file: a failed call, not a 500
+            raise RecommenderError(f"{type(exc).__name__}: {exc}") from exc
         return [Recommendation(r.item_id, float(r.score), r.reason) for r in found]
 
     def close(self) -> None:
@@ -190,7 +197,8 @@ class LazyEngine:
         """Load the model now (at start-up) so the first shoppers are not served fallbacks."""
         try:
             self._current()
-        except RecommenderUnavailable:
+        except Exception:  # noqa: BLE001 - no or a broken model: start anyway, slots fall back
+            logging.getLogger(__name__).warning("recommender model not loaded from %s", self._path, exc_info=True)
             return False
         return True
 

@@ -95,7 +95,8 @@ class Model:
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
-        with np.load(path, allow_pickle=False) as archive:
+        # Our own handle: np.load leaks its file when the archive is corrupt.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{path}: not a {FORMAT} model (format {meta.get('format')!r})")

@@ -99,8 +99,10 @@ def run_recommendations(
     fallback_reason = _why_fallback(primary, len(run.kept), spec.count)
     if fallback_reason is not None:
         _backfill(run, spec, fallback, catalog, purchased, seen, fallback_reason)
-    is_failed = not primary.is_ok or not primary.candidates
+    is_failed = not primary.is_ok or not primary.candidates or primary.error is not None
     source = "fallback" if is_failed else "recommender"
+    if primary.is_ok and primary.error is not None:  # a stale copy served while the recommender fails
+        fallback_reason = f"recommender failed ({primary.error}); served its last good answer"
     return SlotOutcome(tuple(run.kept), source, is_failed, tuple(run.steps), fallback_reason)
 
 

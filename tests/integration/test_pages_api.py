@@ -202,3 +202,59 @@ def test_stale_parent_on_save_is_a_conflict_and_stores_nothing(
     assert response.status_code == 409
     versions = client.get("/api/v1/pages/birthday/versions?marketplace=US", headers=admin_headers).get_json()
     assert [v["number"] for v in versions["versions"]] == [2, 1]
+
+
+def test_racing_saves_get_201_or_409_never_a_500(app: Any, admin_headers: dict[str, str], make_layout: Any) -> None:
+    create_page(app.test_client(), admin_headers)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def save_one() -> None:
+        barrier.wait()
+        statuses.append(save(app.test_client(), admin_headers, make_layout()).status_code)
+
+    threads = [threading.Thread(target=save_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) <= {201, 409} and 201 in statuses
+    listed = app.test_client().get("/api/v1/pages/birthday/versions?marketplace=US", headers=admin_headers)
+    assert len(listed.get_json()["versions"]) == statuses.count(201)
+
+
+@pytest.mark.parametrize("version", [1.9, True, "1x"])
+def test_publish_refuses_a_version_that_is_not_an_integer(
+    client: Any, admin_headers: dict[str, str], make_layout: Any, version: object
+) -> None:
+    create_page(client, admin_headers)
+    saved = save(client, admin_headers, make_layout())
+    response = client.post(
+        "/api/v1/pages/birthday/publish?marketplace=US",
+        json={"version": version},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
+    assert response.status_code == 400 and response.get_json()["errors"][0]["path"] == "version"
+
+
+def test_publish_stays_a_success_when_cache_invalidation_fails(
+    app: Any,
+    client: Any,
+    admin_headers: dict[str, str],
+    make_layout: Any,
+    catalog: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create_page(client, admin_headers)
+    saved = save(client, admin_headers, make_layout())
+
+    def broken_delete(_key: str) -> None:
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(app.extensions["tessera"].cache, "delete", broken_delete)
+    response = client.post(
+        "/api/v1/pages/birthday/publish?marketplace=US",
+        json={"version": 1},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
+    assert response.status_code == 200 and response.get_json()["invalidation"] == "pending"

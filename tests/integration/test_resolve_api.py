@@ -202,3 +202,38 @@ def test_recommender_without_batch_endpoint_is_called_once_per_query(
     assert "/v1/recommendations/personalized" in paths
     for_you = next(s for s in second["slots"] if s["id"] == "for-you")
     assert for_you["source"] == "recommender" and for_you["items"][0]["reason"] == "Remote"
+
+
+def test_locale_is_matched_whatever_its_case(client: Any, admin_headers: dict[str, str], catalog: list[str]) -> None:
+    layout = {
+        "schema_version": 1,
+        "slots": [
+            {"id": "us-only", "type": "rich_text", "visibility": {"locales": ["en-US"]}, "settings": {"body": "Hi"}}
+        ],
+    }
+    client.post("/api/v1/pages", json={"slug": "home", "marketplace": "US", "title": "Home"}, headers=admin_headers)
+    saved = client.post("/api/v1/pages/home/versions?marketplace=US", json={"document": layout}, headers=admin_headers)
+    client.post(
+        "/api/v1/pages/home/publish?marketplace=US",
+        json={"version": 1},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
+    for locale in ("en-US", "en-us", "EN-US"):
+        assert [s["id"] for s in resolve(client, locale=locale)["slots"]] == ["us-only"]
+
+
+def test_corrupt_model_file_degrades_the_page_instead_of_failing_it(
+    app_config: dict[str, Any], tmp_path: Any, admin_headers: dict[str, str], published: dict[str, Any]
+) -> None:
+    from app import create_app
+
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    other = create_app({**app_config, "model_path": broken})
+    try:
+        page = other.test_client().get("/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-1").get_json()
+        assert page["degraded"] is True
+        assert all(s["items"] for s in page["slots"] if s["type"] == "recommendations")
+    finally:
+        other.extensions["tessera"].executor.shutdown()
+        other.extensions["tessera"].db.dispose()

@@ -185,3 +185,26 @@ def test_failed_batch_fails_each_query_and_serves_stale_non_personal_answers() -
     client.transport = Failing()  # type: ignore[assignment]
     personal, popular = client.fetch_batch([PERSONAL, POPULAR], deadline=clock.now + 0.15) or []
     assert personal.candidates is None and popular.candidates is not None and popular.error is not None
+
+
+def test_unexpected_error_in_a_half_open_probe_is_recorded_so_the_breaker_recovers() -> None:
+    clock = Clock()
+    script: list[tuple[float, object]] = [(0.001, RecommenderError("500")), (0.001, KeyError("bug")), (0.001, ["a"])]
+    client, _ = make(clock, script, min_calls=1, open_s=5)
+    client.fetch(PERSONAL, deadline=clock.now + 0.15)  # opens
+    clock.now += 5
+    probe = client.fetch(PERSONAL, deadline=clock.now + 0.15)
+    assert probe.error is not None and "unexpected KeyError" in probe.error
+    clock.now += 5
+    assert [c.item_id for c in client.fetch(PERSONAL, deadline=clock.now + 0.15).candidates or ()] == ["a"]
+
+
+def test_rejected_queries_do_not_open_the_breaker_for_everyone() -> None:
+    from personalization_client.errors import RecommenderRejected
+
+    clock = Clock()
+    client, _ = make(clock, [(0.001, RecommenderRejected("400"))] * 5 + [(0.001, ["ok"])], min_calls=2)
+    for _ in range(5):
+        client.fetch(PERSONAL, deadline=clock.now + 0.15)
+    assert client.breaker("personalized").state == "closed"
+    assert client.fetch(PERSONAL, deadline=clock.now + 0.15).candidates is not None

@@ -99,3 +99,10 @@ def test_curated_grid_keeps_its_order_and_drops_bought_seen_and_unknown_items() 
     outcome = run_curated(["gc-4", "gc-1", "nope", "gc-2", "gc-4"], CATALOG, frozenset({"gc-1"}), frozenset({"gc-2"}))
     assert [c.item_id for c in outcome.items] == ["gc-4"]
     assert outcome.source == "static"
+
+
+def test_stale_answer_served_while_the_recommender_fails_counts_as_degraded() -> None:
+    stale = Fetch(tuple(Candidate(i, "r") for i in IDS[:5]), error="stale: timeout", cached=True)
+    outcome = run_recommendations(spec(3), stale, None, CATALOG, frozenset(), frozenset())
+    assert len(outcome.items) == 3 and outcome.is_degraded and outcome.source == "fallback"
+    assert outcome.fallback_reason is not None and "last good answer" in outcome.fallback_reason
