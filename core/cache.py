@@ -1,7 +1,7 @@
 """A tiny cache interface with two backends.
 
 `MemoryCache` is the embedded default (one process). `RedisCache` is shared by
-every worker and node, so deleting a key on publish invalidates it everywhere.
+every worker and node, so a publish that writes a page's pointer is seen everywhere.
 Values are JSON-serialisable; a broken Redis degrades to a miss, never an error
 on the hot path.
 """
@@ -23,6 +23,14 @@ class Cache(Protocol):
     def get(self, key: str) -> Any | None: ...
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        """Set only if absent (so a slow reader cannot overwrite a newer writer); True if set."""
+        ...
+
+    def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """`set` that raises when the value could not be stored (for writes that must be known)."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -56,6 +64,17 @@ class MemoryCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
+    def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and (entry[0] is None or entry[0] > self._clock()):
+                return False
+        self.set(key, value, ttl)
+        return True
+
+    def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self.set(key, value, ttl)
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._entries.pop(key, None)
@@ -85,10 +104,21 @@ class RedisCache:
         except Exception:  # noqa: BLE001
             log.warning("redis set failed for %s", key, exc_info=True)
 
+    def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        try:
+            px = None if ttl is None else max(1, int(ttl * 1000))
+            return bool(self._redis.set(self._prefix + key, json.dumps(value), px=px, nx=True))
+        except Exception:  # noqa: BLE001
+            log.warning("redis add failed for %s", key, exc_info=True)
+            return False
+
     def delete(self, key: str) -> None:
-        # Deletion is how publishes invalidate other processes; let it raise so a
-        # publish never reports success while other nodes keep the old layout.
         self._redis.delete(self._prefix + key)
+
+    def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """`set` that raises: publishes use it so they know whether other nodes were told."""
+        px = None if ttl is None else max(1, int(ttl * 1000))
+        self._redis.set(self._prefix + key, json.dumps(value), px=px)
 
 
 def make_cache(redis_url: str, prefix: str = "tessera:") -> Cache:

@@ -12,7 +12,7 @@ from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
 from layout_engine import pages
 from layout_engine.audiences import known_audiences
-from layout_engine.service import ResolveQuery, invalidate_page
+from layout_engine.service import ResolveQuery
 
 bp = Blueprint("layout", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -118,9 +118,9 @@ def publish(slug: str) -> Response:
     published = pages.publish(db_session(), page, number, if_match)
     body: dict[str, Any] = {"page": published.as_dict(), "invalidation": "done"}
     try:
-        invalidate_page(services().cache, slug, page.marketplace)
+        services().resolver.publish_pointer(slug, page.marketplace)
     except Exception:  # noqa: BLE001 - the publish is committed; caches expire within the pointer TTL
-        log.exception("cache invalidation failed after publishing %s/%s", page.marketplace, slug)
+        log.exception("could not write the new pointer after publishing %s/%s", page.marketplace, slug)
         body["invalidation"] = "pending"
     return _with_etag(body, published)
 

@@ -121,7 +121,9 @@ class PageResolver:
         pointer = self._cache.get(pointer_key(slug, marketplace))
         if pointer is None:
             pointer = self._load_pointer(slug, marketplace)
-            self._cache.set(pointer_key(slug, marketplace), pointer, ttl=self._pointer_ttl)
+            # add, not set: a reader that loaded the old pointer just before a publish
+            # must not overwrite the new one the publish has written meanwhile.
+            self._cache.add(pointer_key(slug, marketplace), pointer, ttl=self._pointer_ttl)
         if "missing" in pointer:
             raise NotFound(pointer["missing"])
         document = self._cache.get(f"doc:{pointer['version_id']}")
@@ -131,6 +133,11 @@ class PageResolver:
         return PublishedLayout(
             pointer["page_id"], slug, marketplace, pointer["title"], pointer["version_id"], pointer["number"], document
         )
+
+    def publish_pointer(self, slug: str, marketplace: str) -> None:
+        """After a publish has committed: write the page's new pointer where every process
+        reads it. Raises if the shared cache cannot be written (then the TTL bounds staleness)."""
+        self._cache.put(pointer_key(slug, marketplace), self._load_pointer(slug, marketplace), ttl=self._pointer_ttl)
 
     def _load_pointer(self, slug: str, marketplace: str) -> dict[str, Any]:
         with self._db.session() as session:
@@ -237,7 +244,3 @@ def _result(future: Future[Fetch]) -> Fetch:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - a bug in one slot must not fail the page
         return Fetch(None, error=f"error: {type(exc).__name__}: {exc}")
-
-
-def invalidate_page(cache: Cache, slug: str, marketplace: str) -> None:
-    cache.delete(pointer_key(slug, marketplace))

@@ -52,3 +52,9 @@ def test_unreachable_redis_is_a_miss_not_an_error() -> None:
     cache = RedisCache("redis://127.0.0.1:1/0")
     cache.set("k", 1)
     assert cache.get("k") is None
+
+
+def test_add_sets_only_when_absent(cache: MemoryCache) -> None:
+    assert cache.add("k", "new", ttl=30)
+    assert not cache.add("k", "old", ttl=30)
+    assert cache.get("k") == "new"

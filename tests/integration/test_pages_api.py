@@ -248,10 +248,10 @@ def test_publish_stays_a_success_when_cache_invalidation_fails(
     create_page(client, admin_headers)
     saved = save(client, admin_headers, make_layout())
 
-    def broken_delete(_key: str) -> None:
+    def broken_put(_key: str, _value: object, ttl: float | None = None) -> None:
         raise ConnectionError("redis went away")
 
-    monkeypatch.setattr(app.extensions["tessera"].cache, "delete", broken_delete)
+    monkeypatch.setattr(app.extensions["tessera"].cache, "put", broken_put)
     response = client.post(
         "/api/v1/pages/birthday/publish?marketplace=US",
         json={"version": 1},

@@ -237,3 +237,24 @@ def test_corrupt_model_file_degrades_the_page_instead_of_failing_it(
     finally:
         other.extensions["tessera"].executor.shutdown()
         other.extensions["tessera"].db.dispose()
+
+
+def test_a_reader_that_loaded_the_old_pointer_cannot_hide_a_publish(
+    app: Any, client: Any, admin_headers: dict[str, str], published: dict[str, Any]
+) -> None:
+    resolver = app.extensions["tessera"].resolver
+    stale = resolver._load_pointer("home", "US")  # a reader loads version 1 from the database...
+    saved = client.post(
+        "/api/v1/pages/home/versions?marketplace=US",
+        json={"document": {**published, "title": "V2"}},
+        headers=admin_headers,
+    )
+    client.post(
+        "/api/v1/pages/home/publish?marketplace=US",
+        json={"version": 2},
+        headers={**admin_headers, "If-Match": saved.headers["ETag"]},
+    )
+    from layout_engine.service import pointer_key
+
+    app.extensions["tessera"].cache.add(pointer_key("home", "US"), stale, ttl=30)  # ...and stores it late
+    assert resolve(client)["version"] == 2
