@@ -197,7 +197,10 @@ class LazyEngine:
         """Load the model now (at start-up) so the first shoppers are not served fallbacks."""
         try:
             self._current()
-        except Exception:  # noqa: BLE001 - no or a broken model: start anyway, slots fall back
+        except RecommenderUnavailable:  # not trained yet (e.g. during the first seed): expected
+            logging.getLogger(__name__).info("no recommender model at %s yet", self._path)
+            return False
+        except Exception:  # noqa: BLE001 - a broken model: start anyway, slots fall back
             logging.getLogger(__name__).warning("recommender model not loaded from %s", self._path, exc_info=True)
             return False
         return True
