@@ -15,7 +15,7 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import web
+from core import csrf, web
 from core.cache import Cache, make_cache
 from core.db import Database
 from core.errors import register_error_handlers
@@ -41,10 +41,18 @@ class Services:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(config)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
-    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing, JSON_SORT_KEYS=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["tessera"] = build_services(settings)
     web.install(app)
+    csrf.protect(app)
+    app.jinja_env.globals["current_user"] = web.current_user
     register_error_handlers(app)
     _register_blueprints(app)
     _register_health(app)
@@ -85,6 +93,7 @@ def make_transport(settings: Settings) -> Transport:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import config_ui.auth_views  # noqa: F401 - adds the sign-in routes to the UI blueprint
     from config_ui.views import bp as ui_bp
     from layout_engine.api import bp as layout_bp
 
@@ -108,8 +117,9 @@ def _register_health(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from core.cli import tokens_cli
+    from core.cli import tokens_cli, users_cli
     from demo.cli import demo_cli
 
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request
 
+from config_ui.access import require_role
 from core.errors import ApiError
 from core.web import db_session, services
 from layout_engine import pages
@@ -13,14 +16,16 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 
 
 @bp.get("/")
-def list_pages() -> str:
+@require_role("viewer")
+def list_pages() -> Any:
     marketplace = request.args.get("marketplace") or None
     found = pages.list_pages(db_session(), marketplace)
     return render_template("config_ui/pages.html", pages=found, marketplace=marketplace)
 
 
 @bp.get("/preview/<slug>")
-def preview(slug: str) -> tuple[str, int] | str:
+@require_role("viewer")
+def preview(slug: str) -> Any:
     marketplace = request.args.get("marketplace", "US")
     user_id = request.args.get("user_id") or None
     device = request.args.get("device") or None

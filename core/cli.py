@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.auth import create_token, parse_scopes
 from core.errors import ApiError
+from core.users import ROLES, create_user
 from core.web import services
 
 
@@ -33,3 +34,24 @@ def create(name: str, scopes: str) -> None:
             raise click.ClickException(f"a token named '{name}' already exists") from exc
     click.echo(token)
     click.echo(f"Token '{name}' with scopes {','.join(sorted(parsed))}. Store it now: it is not shown again.", err=True)
+
+
+@click.group("users")
+def users_cli() -> None:
+    """People who sign in to the config UI."""
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="editor", show_default=True)
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def create_user_command(email: str, role: str, password: str) -> None:
+    """Create a user who can sign in with EMAIL and the password."""
+    with services().db.session() as session:
+        try:
+            user = create_user(session, email, password, role)
+        except ApiError as exc:
+            details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or [])
+            raise click.ClickException(f"{exc.message}{': ' + details if details else ''}") from exc
+    click.echo(f"Created {user.email} with role {user.role}.")

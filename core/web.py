@@ -42,3 +42,15 @@ def json_body() -> dict[str, Any]:
 
 def install(app: Flask) -> None:
     app.teardown_appcontext(close_session)
+
+
+def current_user() -> Any:
+    """The signed-in user (a `core.users.UserInfo`), or None; looked up once per request."""
+    from flask import session
+
+    from core.users import get_user
+
+    if "user" not in g:
+        user_id = session.get("user_id")
+        g.user = get_user(db_session(), int(user_id)) if user_id is not None else None
+    return g.user

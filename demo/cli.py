@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from core.auth import create_token
+from core.users import create_user
 from core.web import services
 from demo.seed import has_catalog, is_seeded, seed
+
+DEMO_ADMIN = "admin@example.com"
 
 
 @click.group("demo")
@@ -37,11 +41,14 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
             )
         report = seed(session, settings.data_path, n_shoppers=shoppers, progress=click.echo)
         token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}))
+        password = secrets.token_urlsafe(12)
+        admin = create_user(session, DEMO_ADMIN, password, "admin")
     click.echo(
         f"Seeded {report.items} items, {report.shoppers} shoppers, {report.interactions} interactions, "
         f"{report.pages} pages."
     )
     click.echo(f"Demo admin API token (shown once): {token}")
+    click.echo(f"Demo admin sign-in (shown once): {admin.email} / {password}")
     _train(settings.data_path, settings.resolved_model_path)
 
 

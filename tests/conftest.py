@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
+from core.users import User  # noqa: E402
 from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInteraction  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
 
@@ -125,6 +126,24 @@ def admin_headers(db_session: Any) -> dict[str, str]:
 
 
 @pytest.fixture
+def sign_in(client: Any, db_session: Any) -> Any:
+    """Sign the test client in as a new user with `role`; returns the CSRF token for its forms."""
+    from core.users import create_user
+
+    def signed_in(role: str = "viewer") -> str:
+        email = f"{role}-{uuid.uuid4().hex[:6]}@example.com"
+        create_user(db_session, email, "correct horse battery", role)
+        token = builders.csrf_token_of(client, "/sign-in")
+        response = client.post(
+            "/sign-in", data={"email": email, "password": "correct horse battery", "csrf_token": token}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return builders.csrf_token_of(client, "/")  # signing in starts a new session, with a new token
+
+    return signed_in
+
+
+@pytest.fixture
 def make_layout() -> Any:
     return builders.make_layout
 
@@ -132,6 +151,6 @@ def make_layout() -> Any:
 def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
-        for model in (LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken):
+        for model in (LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User):
             session.execute(delete(model))
         session.commit()

@@ -27,7 +27,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {"TESSERA_INSTANCE_PATH": str(path), "TESSERA_DATABASE_URL": f"sqlite:///{path / 'tessera.db'}"}
     run([str(BIN / "alembic"), "upgrade", "head"], env)
     output = run([str(BIN / "flask"), "--app", "app", "demo", "seed", "--shoppers", "800"], env)
-    env["ADMIN_TOKEN"] = output.rsplit("(shown once): ", 1)[1].split()[0]
+    env["ADMIN_TOKEN"] = output.split("API token (shown once): ", 1)[1].split()[0]
+    env["ADMIN_PASSWORD"] = output.split("sign-in (shown once): admin@example.com / ", 1)[1].split()[0]
     return env
 
 

@@ -19,15 +19,22 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def server(instance: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in instance.items() if k != "ADMIN_TOKEN"}
+    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
     with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
         yield base
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, server: str, instance: dict[str, str]) -> Iterator[Any]:
+    """A browser tab signed in as the demo admin."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
+    tab = context.new_page()
+    tab.goto(f"{server}/sign-in")
+    tab.get_by_label("Email").fill("admin@example.com")
+    tab.get_by_label("Password").fill(instance["ADMIN_PASSWORD"])
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(f"{server}/")
+    yield tab
     context.close()
 
 
@@ -35,6 +42,19 @@ def card_ids(page: Any, slot_id: str) -> list[str]:
     return page.locator(f'[data-slot-id="{slot_id}"] [data-item-id]').evaluate_all(
         "cards => cards.map(c => c.dataset.itemId)"
     )
+
+
+def test_sign_in_page_refuses_a_wrong_password(browser: Any, server: str, screenshot_dir: Path) -> None:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{server}/")
+    assert "/sign-in" in tab.url
+    tab.get_by_label("Email").fill("admin@example.com")
+    tab.get_by_label("Password").fill("wrong password")
+    tab.get_by_role("button", name="Sign in").click()
+    assert tab.get_by_role("alert").inner_text() == "That email and password do not match."
+    tab.screenshot(path=str(screenshot_dir / "sign-in.png"))
+    context.close()
 
 
 def test_page_list_links_to_previews(page: Any, server: str, screenshot_dir: Path) -> None:

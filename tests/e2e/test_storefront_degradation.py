@@ -48,7 +48,8 @@ def tessera(instance: dict[str, str], recommender_url: str, deadline_ms: int = 1
         "TESSERA_PAGE_DEADLINE_MS": str(deadline_ms),
         "TESSERA_SLOT_TIMEOUT_MS": str(deadline_ms * 2 // 3),
     }
-    env.pop("ADMIN_TOKEN", None)
+    for key in ("ADMIN_TOKEN", "ADMIN_PASSWORD"):
+        env.pop(key, None)
     return serving(gunicorn("app:create_app()", port, workers=1, threads=8), env, port)
 
 

@@ -145,7 +145,9 @@ def test_health_and_readiness(client: Any) -> None:
     assert client.get("/readyz").get_json()["database"] == "ok"
 
 
-def test_preview_renders_the_resolved_page_as_html(client: Any, published: dict[str, Any]) -> None:
+def test_preview_renders_the_resolved_page_as_html(client: Any, published: dict[str, Any], sign_in: Any) -> None:
+    assert client.get("/preview/home?marketplace=US&user_id=shopper-1").status_code == 302  # sign in first
+    sign_in("viewer")
     response = client.get("/preview/home?marketplace=US&user_id=shopper-1")
     assert response.status_code == 200
     html = response.get_data(as_text=True)

@@ -66,3 +66,13 @@ def train_small_model(directory: Path, n_shoppers: int, now: datetime) -> Path:
     path = directory / "model.npz"
     train(items, events, now).save(path)
     return path
+
+
+def csrf_token_of(client: Any, path: str) -> str:
+    """The CSRF token a page's form carries (as a browser would read it)."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)

@@ -1,0 +1,90 @@
+"""People who sign in to the config UI, and what their role lets them do.
+
+Roles are ordered: viewer < editor < publisher < admin; each can do what the
+ones before it can. Passwords are stored as werkzeug scrypt hashes, never in clear.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.db import Base, UtcDateTime, utcnow
+from core.errors import Conflict, ValidationFailed
+
+ROLES = ("viewer", "editor", "publisher", "admin")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+# Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        """Whether this user's role includes `role`."""
+        return may(self.role, role)
+
+
+def may(held: str, needed: str) -> bool:
+    return held in ROLES and ROLES.index(held) >= ROLES.index(needed)
+
+
+def create_user(session: Session, email: str, password: str, role: str) -> UserInfo:
+    email = email.strip().lower()
+    problems = []
+    if not EMAIL.match(email):
+        problems.append({"path": "email", "message": "enter an email address such as pm@example.com"})
+    if len(password) < MIN_PASSWORD:
+        problems.append({"path": "password", "message": f"use at least {MIN_PASSWORD} characters"})
+    if role not in ROLES:
+        problems.append({"path": "role", "message": f"one of {', '.join(ROLES)}"})
+    if problems:
+        raise ValidationFailed("the user is not valid", problems)
+    user = User(email=email, password_hash=generate_password_hash(password), role=role)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"a user with the email {email} exists already") from exc
+    return UserInfo(user.id, user.email, user.role)
+
+
+def check_credentials(session: Session, email: str, password: str) -> UserInfo | None:
+    """The user if the password is right; records the sign-in time."""
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    user.last_sign_in_at = utcnow()
+    session.commit()
+    return UserInfo(user.id, user.email, user.role)
+
+
+def get_user(session: Session, user_id: int) -> UserInfo | None:
+    user = session.get(User, user_id)
+    return None if user is None else UserInfo(user.id, user.email, user.role)

@@ -1,0 +1,86 @@
+"""Signing in to the config UI: passwords, throttling, CSRF, roles, cookies — over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.users import create_user, may
+from tests.support.builders import csrf_token_of
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def editor(db_session: Any) -> str:
+    return create_user(db_session, "Editor@Example.com", PASSWORD, "editor").email
+
+
+def post_sign_in(client: Any, email: str, password: str, **extra: str) -> Any:
+    token = csrf_token_of(client, "/sign-in")
+    return client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token, **extra})
+
+
+def test_strangers_are_sent_to_sign_in_and_back_afterwards(client: Any, editor: str) -> None:
+    response = client.get("/?marketplace=US")
+    assert response.status_code == 302 and "/sign-in?next=" in response.headers["Location"]
+    signed_in = post_sign_in(client, "editor@example.com", PASSWORD, next="/?marketplace=US")
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/?marketplace=US"
+    assert client.get("/").status_code == 200
+
+
+def test_session_cookie_is_http_only_and_same_site(client: Any, editor: str) -> None:
+    response = post_sign_in(client, editor, PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client: Any, editor: str) -> None:
+    wrong = post_sign_in(client, editor, "not the password")
+    unknown = post_sign_in(client, "nobody@example.com", PASSWORD)
+    assert wrong.status_code == unknown.status_code == 401
+    assert "do not match" in wrong.get_data(as_text=True)
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(client: Any, editor: str) -> None:
+    for _ in range(5):
+        post_sign_in(client, editor, "guess")
+    response = post_sign_in(client, editor, PASSWORD)
+    assert response.status_code == 429 and "Too many failed attempts" in response.get_data(as_text=True)
+
+
+def test_forms_without_the_csrf_token_are_refused(client: Any, editor: str) -> None:
+    client.get("/sign-in")
+    response = client.post("/sign-in", data={"email": editor, "password": PASSWORD})
+    assert response.status_code == 400
+    forged = client.post("/sign-in", data={"email": editor, "password": PASSWORD, "csrf_token": "forged"})
+    assert forged.status_code == 400
+
+
+def test_sign_out_needs_the_csrf_token_and_ends_the_session(client: Any, sign_in: Any) -> None:
+    token = sign_in("viewer")
+    assert client.post("/sign-out").status_code == 400
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
+    assert client.get("/").status_code == 302
+
+
+def test_next_never_leaves_the_site(client: Any, editor: str) -> None:
+    response = post_sign_in(client, editor, PASSWORD, next="//evil.example/")
+    assert response.headers["Location"] == "/"
+
+
+def test_roles_are_ordered() -> None:
+    assert may("admin", "publisher") and may("publisher", "editor") and may("editor", "viewer")
+    assert not may("viewer", "editor") and not may("editor", "publisher") and not may("unknown", "viewer")
+
+
+def test_users_create_asks_for_the_password_and_checks_it(runner: Any) -> None:
+    created = runner.invoke(
+        args=["users", "create", "pm@example.com", "--role", "publisher"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert created.exit_code == 0 and "publisher" in created.output
+    short = runner.invoke(args=["users", "create", "x@example.com"], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    again = runner.invoke(args=["users", "create", "PM@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert again.exit_code != 0 and "exists already" in again.output
