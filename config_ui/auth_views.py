@@ -6,6 +6,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from werkzeug.wrappers import Response
 
 from config_ui.views import bp
+from core import audit
 from core.throttle import LoginThrottle
 from core.users import check_credentials
 from core.web import db_session, services
@@ -38,6 +39,9 @@ def sign_in_submit() -> Response | tuple[str, int]:
             "config_ui/sign_in.html", next=request.form.get("next", ""), error=error, email=email
         ), 429
     user = check_credentials(db_session(), email, password)
+    audit.record(db_session(), email.strip().lower()[:254], "sign_in" if user else "sign_in_failed", "",
+                 address=address)  # fmt: skip
+    db_session().commit()
     if user is None:
         throttle.record_failure(email, address)
         error = "That email and password do not match."

@@ -97,4 +97,4 @@ def _publish_demo_pages(session: Session, marketplace: str, catalog: Sequence[An
     for slug, layout in layouts.items():
         page = pages.create_page(session, slug, marketplace, layout["title"])
         saved = pages.save_version(session, page, layout, "Demo layout", "demo-seed", known_audiences())
-        pages.publish(session, saved.page, saved.number, saved.page.etag)
+        pages.publish(session, saved.page, saved.number, saved.page.etag, "demo-seed")

@@ -115,7 +115,7 @@ def publish(slug: str) -> Response:
     if not if_match:
         raise PreconditionRequired("send If-Match with the page's ETag (from GET .../versions)")
     number = _int_arg("version", json_body().get("version"))
-    published = pages.publish(db_session(), page, number, if_match)
+    published = pages.publish(db_session(), page, number, if_match, _identity_name())
     body: dict[str, Any] = {"page": published.as_dict(), "invalidation": "done"}
     try:
         services().resolver.publish_pointer(slug, page.marketplace)

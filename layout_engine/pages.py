@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.gates import check_gates
@@ -174,6 +175,7 @@ def save_version(
     try:  # the lock bump flushes the insert, so a racing save's duplicate number surfaces here too
         session.add(version)
         _bump_lock(session, page.id)
+        audit.record(session, author, "save", _target(page), version=number, comment=comment)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -219,9 +221,9 @@ def diff_versions(session: Session, page: PageInfo, from_number: int, to_number:
     return list(jsonpatch.make_patch(before, after).patch)
 
 
-def publish(session: Session, page: PageInfo, number: int, if_match: str) -> PageInfo:
+def publish(session: Session, page: PageInfo, number: int, if_match: str, actor: str = "system") -> PageInfo:
     """Point the page at version `number` if `if_match` is still its ETag; rollback is
-    publishing an earlier number. Gate violations → 422, stale ETag → 412."""
+    publishing an earlier number (and is logged as one). Gate violations → 422, stale ETag → 412."""
     if if_match.strip() not in (page.etag, "W/" + page.etag):
         raise PreconditionFailed("the page changed since you loaded it; reload and try again")
     version_id = session.scalar(
@@ -240,5 +242,12 @@ def publish(session: Session, page: PageInfo, number: int, if_match: str) -> Pag
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise PreconditionFailed("someone else changed the page at the same moment; reload and try again")
+    is_rollback = page.published_number is not None and number < page.published_number
+    audit.record(session, actor, "rollback" if is_rollback else "publish", _target(page), version=number,
+                 previous=page.published_number)  # fmt: skip
     session.commit()
     return get_page(session, page.slug, page.marketplace)
+
+
+def _target(page: PageInfo) -> str:
+    return f"{page.marketplace}/{page.slug}"

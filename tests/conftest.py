@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.audit import AuditEvent  # noqa: E402
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
@@ -151,6 +152,6 @@ def make_layout() -> Any:
 def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
-        for model in (LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User):
+        for model in (LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User, AuditEvent):
             session.execute(delete(model))
         session.commit()

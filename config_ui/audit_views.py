@@ -1,0 +1,35 @@
+"""The audit log screen, and the same log as JSON for operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, render_template, request
+
+from config_ui.access import require_role
+from config_ui.views import bp
+from core import audit
+from core.auth import require_scope
+from core.web import current_user, db_session
+from layout_engine.api import bp as api_bp
+
+
+def _filters() -> dict[str, str | None]:
+    return {name: (request.args.get(name) or "").strip() or None for name in ("actor", "action", "target")}
+
+
+@bp.get("/audit")
+@require_role("viewer")
+def audit_log() -> Any:
+    """Page changes for everyone signed in; sign-in attempts only for admins."""
+    filters = _filters()
+    is_admin = current_user().can("admin")
+    entries = audit.search(db_session(), **filters, include_sign_ins=is_admin)
+    actions = audit.ACTIONS if is_admin else tuple(a for a in audit.ACTIONS if a not in audit.SIGN_IN_ACTIONS)
+    return render_template("config_ui/audit.html", entries=entries, filters=filters, actions=actions)
+
+
+@api_bp.get("/audit")
+@require_scope("admin")
+def audit_json() -> Any:
+    return jsonify({"events": [e.as_dict() for e in audit.search(db_session(), **_filters())]})

@@ -1,0 +1,69 @@
+"""The audit log: who did what, when, to which page. Rows are written in the same
+transaction as the change they describe, so the log never claims what did not happen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UtcDateTime, utcnow
+
+ACTIONS = ("sign_in", "sign_in_failed", "save", "publish", "rollback")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "actor": self.actor, "action": self.action, "target": self.target,
+                "details": self.details}  # fmt: skip
+
+
+def record(session: Session, actor: str, action: str, target: str = "", **details: Any) -> None:
+    """Add an event to the caller's transaction; the caller commits it with its change."""
+    session.add(AuditEvent(actor=actor, action=action, target=target, details=details))
+
+
+SIGN_IN_ACTIONS = ("sign_in", "sign_in_failed")
+
+
+def search(
+    session: Session,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 200,
+    include_sign_ins: bool = True,
+) -> list[AuditEntry]:
+    """Newest first, filtered by exact actor and action and by a target prefix (e.g. a page)."""
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    if not include_sign_ins:
+        query = query.where(AuditEvent.action.not_in(SIGN_IN_ACTIONS))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if target:
+        query = query.where(AuditEvent.target.startswith(target, autoescape=True))
+    return [AuditEntry(e.at, e.actor, e.action, e.target, dict(e.details or {})) for e in session.scalars(query)]
