@@ -1,4 +1,4 @@
-"""HTML views: the page list and the shopper preview."""
+"""The UI blueprint and the shopper preview; other screens add their routes to `bp`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,11 @@ from flask import Blueprint, render_template, request
 
 from config_ui.access import require_role
 from core.errors import ApiError
-from core.web import db_session, services
+from core.web import services
 from layout_engine import pages
 from layout_engine.service import ResolveQuery
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
-
-
-@bp.get("/")
-@require_role("viewer")
-def list_pages() -> Any:
-    marketplace = request.args.get("marketplace") or None
-    found = pages.list_pages(db_session(), marketplace)
-    return render_template("config_ui/pages.html", pages=found, marketplace=marketplace)
 
 
 @bp.get("/preview/<slug>")

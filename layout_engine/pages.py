@@ -42,6 +42,12 @@ class PageInfo:
     published_number: int | None
     lock_version: int
     latest_number: int | None
+    latest_author: str | None = None
+    latest_at: datetime | None = None
+
+    @property
+    def has_unpublished_changes(self) -> bool:
+        return self.latest_number is not None and self.latest_number != self.published_number
 
     @property
     def etag(self) -> str:
@@ -101,7 +107,16 @@ def validate_marketplace(marketplace: str | None) -> str:
     return marketplace
 
 
-def create_page(session: Session, slug: str, marketplace: str, title: str) -> PageInfo:
+def create_page(
+    session: Session,
+    slug: str,
+    marketplace: str,
+    title: str,
+    document: dict[str, Any] | None = None,
+    author: str = "system",
+    comment: str = "",
+) -> PageInfo:
+    """A new page; with `document`, its version 1 in the same transaction (a copy of another page)."""
     problems = []
     if not isinstance(slug, str) or not SLUG.match(slug):
         problems.append({"path": "/slug", "message": "lower-case letters, digits and dashes, at most 100"})
@@ -114,6 +129,11 @@ def create_page(session: Session, slug: str, marketplace: str, title: str) -> Pa
     page = Page(slug=slug, marketplace=marketplace, title=title)
     session.add(page)
     try:
+        session.flush()
+        if document is not None:
+            session.add(LayoutVersion(page_id=page.id, number=1, parent_number=None, document=document,
+                                      author=author, comment=comment, checksum=checksum(document)))  # fmt: skip
+            audit.record(session, author, "save", f"{marketplace}/{slug}", version=1, comment=comment)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -121,10 +141,14 @@ def create_page(session: Session, slug: str, marketplace: str, title: str) -> Pa
     return get_page(session, slug, marketplace)
 
 
-def list_pages(session: Session, marketplace: str | None) -> list[PageInfo]:
+def list_pages(session: Session, marketplace: str | None, text: str | None = None) -> list[PageInfo]:
+    """Pages in a marketplace (or all), optionally those whose slug or title contains `text`."""
     query = select(Page).order_by(Page.marketplace, Page.slug)
     if marketplace:
         query = query.where(Page.marketplace == validate_marketplace(marketplace))
+    if text:
+        needle = f"%{text.strip().lower()}%"
+        query = query.where(func.lower(Page.slug).like(needle) | func.lower(Page.title).like(needle))
     return [_page_info(session, page) for page in session.scalars(query)]
 
 
@@ -140,11 +164,19 @@ def _page_row(session: Session, slug: str, marketplace: str) -> Page:
 
 
 def _page_info(session: Session, page: Page) -> PageInfo:
-    latest = session.scalar(select(func.max(LayoutVersion.number)).where(LayoutVersion.page_id == page.id))
+    latest = session.execute(
+        select(LayoutVersion.number, LayoutVersion.author, LayoutVersion.created_at)
+        .where(LayoutVersion.page_id == page.id)
+        .order_by(LayoutVersion.number.desc())
+        .limit(1)
+    ).first()
     published = None
     if page.published_version_id is not None:
         published = session.scalar(select(LayoutVersion.number).where(LayoutVersion.id == page.published_version_id))
-    return PageInfo(page.id, page.slug, page.marketplace, page.title, published, page.lock_version, latest)
+    return PageInfo(
+        page.id, page.slug, page.marketplace, page.title, published, page.lock_version,
+        latest.number if latest else None, latest.author if latest else None, latest.created_at if latest else None,
+    )  # fmt: skip
 
 
 def save_version(
