@@ -12,6 +12,8 @@ PURE = [
     "layout_engine.validation",
     "layout_engine.gates",
     "layout_engine.audiences",
+    "layout_engine.describe",
+    "layout_engine.edits",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

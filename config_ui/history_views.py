@@ -1,0 +1,81 @@
+"""A page's history: readable diffs, publish and roll back, revert one slot.
+
+Publishing and reverting are ordinary, audited operations of the pages service;
+these views only parse the form, call it, and redirect (POST → 303)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from config_ui.access import require_role
+from config_ui.views import bp
+from core.errors import ApiError, BadRequest
+from core.web import current_user, db_session, services
+from layout_engine import pages
+from layout_engine.audiences import known_audiences
+from layout_engine.describe import describe_changes
+from layout_engine.edits import revert_slot
+
+
+def _number(name: str, source: Any) -> int:
+    value = str(source.get(name, "")).strip()
+    if not value.isdigit():
+        raise BadRequest(f"'{name}' must be a version number", [{"path": name, "message": "expected a number"}])
+    return int(value)
+
+
+def _back(page: pages.PageInfo) -> Any:
+    return redirect(url_for("ui.page_detail", marketplace=page.marketplace, slug=page.slug), code=303)
+
+
+@bp.get("/pages/<marketplace>/<slug>/diff")
+@require_role("viewer")
+def page_diff(marketplace: str, slug: str) -> Any:
+    page = pages.get_page(db_session(), slug, marketplace)
+    before = pages.get_version(db_session(), page, _number("from", request.args))
+    after = pages.get_version(db_session(), page, _number("to", request.args))
+    changes = describe_changes(before.document, after.document)
+    return render_template("config_ui/page_diff.html", page=page, before=before, after=after, changes=changes)
+
+
+@bp.post("/pages/<marketplace>/<slug>/publish")
+@require_role("publisher")
+def publish_version(marketplace: str, slug: str) -> Any:
+    page = pages.get_page(db_session(), slug, marketplace)
+    number = _number("version", request.form)
+    try:
+        published = pages.publish(db_session(), page, number, request.form.get("etag", ""), current_user().email)
+    except ApiError as exc:
+        flash(_explain(exc), "error")
+        return _back(page)
+    services().resolver.publish_pointer(slug, marketplace)
+    flash(f"Version {number} is live.", "success")
+    return _back(published)
+
+
+@bp.post("/pages/<marketplace>/<slug>/revert-slot")
+@require_role("editor")
+def revert_one_slot(marketplace: str, slug: str) -> Any:
+    """A new version in which one slot is as it was in an earlier version; nothing is deleted."""
+    page = pages.get_page(db_session(), slug, marketplace)
+    earlier = pages.get_version(db_session(), page, _number("version", request.form))
+    parent = _number("parent", request.form)
+    current = pages.get_version(db_session(), page, parent)
+    slot_id = request.form.get("slot_id", "")
+    document = revert_slot(current.document, earlier.document, slot_id)
+    comment = f"Reverted slot {slot_id} to version {earlier.number}"
+    try:
+        saved = pages.save_version(db_session(), page, document, comment, current_user().email, known_audiences(),
+                                   parent)  # fmt: skip
+    except ApiError as exc:
+        flash(_explain(exc), "error")
+        return _back(page)
+    flash(f"Saved version {saved.number}: {comment}.", "success")
+    return _back(saved.page)
+
+
+def _explain(exc: ApiError) -> str:
+    details = "; ".join(e.get("message", "") for e in exc.errors or [])
+    return f"{exc.message}{': ' + details if details else ''}"

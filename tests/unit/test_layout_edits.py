@@ -1,0 +1,39 @@
+"""One-click edits: reverting a single slot."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from layout_engine.edits import revert_slot
+from tests.support.builders import make_layout
+
+
+def ids(document: dict[str, Any]) -> list[str]:
+    return [s["id"] for s in document["slots"]]
+
+
+def test_changed_slot_goes_back_and_the_rest_stays() -> None:
+    earlier = make_layout()
+    current = make_layout(title="New title")
+    current["slots"][1]["settings"]["strategy"] = "trending"
+    current["slots"][0]["settings"]["headline"] = "New"
+    reverted = revert_slot(current, earlier, "for-you")
+    assert reverted["slots"][1] == earlier["slots"][1]
+    assert reverted["slots"][0]["settings"]["headline"] == "New" and reverted["title"] == "New title"
+
+
+def test_removed_slot_comes_back_at_its_position_and_added_slot_goes() -> None:
+    earlier = make_layout()
+    current = copy.deepcopy(earlier)
+    del current["slots"][0]
+    current["slots"].append({"id": "new", "type": "rich_text", "settings": {"body": "x"}})
+    assert ids(revert_slot(current, earlier, "hero")) == ["hero", "for-you", "new"]
+    assert ids(revert_slot(current, earlier, "new")) == ["for-you"]
+
+
+def test_inputs_are_not_mutated() -> None:
+    earlier, current = make_layout(), make_layout(slots=[])
+    before = copy.deepcopy((earlier, current))
+    revert_slot(current, earlier, "hero")
+    assert (earlier, current) == before
