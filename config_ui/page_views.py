@@ -43,7 +43,7 @@ def create_page() -> Any:
                                  _comment(form))  # fmt: skip
     except ApiError as exc:
         return _new_page_form(form, _field_errors(exc), exc.message, exc.status)
-    return redirect(url_for("ui.page_detail", marketplace=page.marketplace, slug=page.slug), code=303)
+    return redirect(url_for("ui.edit_page", marketplace=page.marketplace, slug=page.slug), code=303)
 
 
 @bp.get("/pages/<marketplace>/<slug>")

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from core.cache import Cache
 from core.db import Database
 from core.errors import NotFound
-from layout_engine.audiences import ShopperContext
+from layout_engine.audiences import ShopperContext, known_audiences
 from layout_engine.catalog import load_catalog, load_purchases
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
+from layout_engine.validation import validate_layout
 from personalization_client.client import PersonalizationClient
 from personalization_client.values import Fetch, RecRequest
 from slots.postfilters import CatalogItem
@@ -94,10 +95,25 @@ class PageResolver:
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
         started = self._clock()
-        deadline = started + self._deadline_s
         layout = self.published_layout(query.slug, query.marketplace)
         context = self._context(query)
         layout, experiment = self._variants.choose(layout, context)
+        return self._resolve_layout(layout, context, query, started, experiment)
+
+    def preview(self, document: Mapping[str, Any], number: int | None, query: ResolveQuery) -> dict[str, Any]:
+        """A draft resolved exactly as a published page would be, for the editor's live preview.
+        Slots the layout validation rejects are skipped rather than failing the whole preview."""
+        started = self._clock()
+        usable = {**document, "slots": [s for s in document.get("slots", []) if _is_resolvable(s)]}
+        layout = PublishedLayout(0, query.slug, query.marketplace, str(document.get("title", "")), 0, number or 0,
+                                 usable)  # fmt: skip
+        return self._resolve_layout(layout, self._context(query), query, started, None)
+
+    def _resolve_layout(
+        self, layout: PublishedLayout, context: ShopperContext, query: ResolveQuery, started: float,
+        experiment: dict | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        deadline = started + self._deadline_s
         catalog = self.catalog()
         plans = plan_page(layout.document, context)
         fetches = self._fetch_all(plans, deadline)
@@ -235,6 +251,12 @@ class PageResolver:
         if futures:
             wait(futures.values(), timeout=max(0.0, deadline - self._clock()))
         return {key: _result(future) for key, future in futures.items()}
+
+
+def _is_resolvable(slot: Any) -> bool:
+    """Whether a draft slot is complete enough to resolve (its settings validate)."""
+    document = {"schema_version": 1, "slots": [slot]}
+    return isinstance(slot, Mapping) and not validate_layout(document, known_audiences())
 
 
 def _result(future: Future[Fetch]) -> Fetch:

@@ -24,6 +24,7 @@ from core.audit import AuditEvent  # noqa: E402
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
+from layout_engine.drafts import Draft  # noqa: E402
 from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInteraction  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
 
@@ -152,6 +153,6 @@ def make_layout() -> Any:
 def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
-        for model in (LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User, AuditEvent):
+        for model in (Draft, LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User, AuditEvent):
             session.execute(delete(model))
         session.commit()

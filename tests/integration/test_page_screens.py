@@ -31,7 +31,7 @@ def test_editor_creates_a_blank_page(client: Any, admin_headers: dict[str, str],
     token = sign_in("editor")
     response = client.post("/pages", data={"csrf_token": token, "slug": "wedding", "marketplace": "US",
                                            "title": "Wedding gift cards", "source": ""})  # fmt: skip
-    assert response.status_code == 303 and response.headers["Location"] == "/pages/US/wedding"
+    assert response.status_code == 303 and response.headers["Location"] == "/pages/US/wedding/edit"
     version = client.get("/api/v1/pages/wedding/versions/1?marketplace=US", headers=admin_headers).get_json()
     assert version["document"] == {"schema_version": 1, "title": "Wedding gift cards", "slots": []}
     assert version["author"].startswith("editor-")

@@ -37,3 +37,25 @@ def test_inputs_are_not_mutated() -> None:
     before = copy.deepcopy((earlier, current))
     revert_slot(current, earlier, "hero")
     assert (earlier, current) == before
+
+
+def test_add_move_duplicate_remove() -> None:
+    from layout_engine.edits import add_slot, duplicate_slot, move_slot, remove_slot
+
+    document = add_slot(make_layout(), "hero_banner", position=0)
+    assert ids(document) == ["hero-banner", "hero", "for-you"]
+    document = duplicate_slot(document, 2)
+    assert ids(document) == ["hero-banner", "hero", "for-you", "recommendations"]
+    document = move_slot(document, 3, -3)
+    assert ids(document) == ["recommendations", "hero-banner", "hero", "for-you"]
+    assert ids(move_slot(document, 0, -1)) == ids(document)  # at the edge: nothing moves
+    assert ids(remove_slot(document, 1)) == ["recommendations", "hero", "for-you"]
+
+
+def test_new_ids_never_collide() -> None:
+    from layout_engine.edits import add_slot
+
+    document = make_layout(slots=[])
+    for _ in range(4):
+        document = add_slot(document, "rich_text")
+    assert ids(document) == ["rich-text", "rich-text-2", "rich-text-3", "rich-text-4"]

@@ -14,6 +14,8 @@ PURE = [
     "layout_engine.audiences",
     "layout_engine.describe",
     "layout_engine.edits",
+    "layout_engine.merge",
+    "config_ui.forms",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

@@ -1,0 +1,198 @@
+"""The page editor: slots in order, a palette, settings forms generated from each slot
+type's schema, a live preview, and saving with a three-way merge.
+
+Every edit changes the server-side draft at once, so nothing typed is lost. Each
+action is a plain POST → 303 that htmx upgrades to a partial swap of `#editor`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import flash, redirect, render_template, request, session, url_for
+
+import slots
+from config_ui import forms
+from config_ui.access import require_role
+from config_ui.htmx import is_htmx
+from config_ui.views import bp
+from core.errors import ApiError
+from core.web import current_user, db_session, services
+from layout_engine import drafts, edits, pages
+from layout_engine.audiences import known_audiences
+from layout_engine.catalog import search_items
+from layout_engine.service import ResolveQuery
+from layout_engine.validation import validate_layout
+
+
+def editor_key() -> str:
+    """Identifies this browser session's editor, so two windows are two editors."""
+    if "editor_key" not in session:
+        session["editor_key"] = secrets.token_hex(16)
+    return str(session["editor_key"])
+
+
+def _open(marketplace: str, slug: str) -> tuple[pages.PageInfo, drafts.DraftInfo]:
+    page = pages.get_page(db_session(), slug, marketplace)
+    return page, drafts.open_draft(db_session(), page, editor_key(), current_user().email)
+
+
+@bp.get("/pages/<marketplace>/<slug>/edit")
+@require_role("editor")
+def edit_page(marketplace: str, slug: str) -> Any:
+    page, draft = _open(marketplace, slug)
+    return render_template("config_ui/edit.html", **_editor_context(page, draft, _selected()))
+
+
+@bp.post("/pages/<marketplace>/<slug>/edit/<action>")
+@require_role("editor")
+def edit_action(marketplace: str, slug: str, action: str) -> Any:
+    page, draft = _open(marketplace, slug)
+    selected = _selected()
+    document, selected = _apply(action, draft.document, selected)
+    draft = drafts.update_draft(db_session(), draft.id, document)
+    return _respond(page, draft, selected)
+
+
+@bp.post("/pages/<marketplace>/<slug>/edit-save")
+@require_role("editor")
+def save_draft(marketplace: str, slug: str) -> Any:
+    page, draft = _open(marketplace, slug)
+    comment = request.form.get("comment", "").strip()
+    try:
+        outcome = drafts.save_draft(db_session(), page, editor_key(), current_user().email, comment,
+                                    known_audiences())  # fmt: skip
+    except drafts.SaveConflict as exc:
+        context = _editor_context(page, draft, _selected(), conflict=exc)
+        return _render_editor(context, 409)
+    except ApiError as exc:
+        context = _editor_context(page, draft, _selected(), message=exc.message)
+        return _render_editor(context, exc.status)
+    merged = f", merged with version {outcome.merged_with} saved meanwhile" if outcome.merged_with else ""
+    flash(f"Saved version {outcome.number}{merged}.", "success")
+    target = url_for("ui.page_detail", marketplace=marketplace, slug=slug)
+    if is_htmx():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+@bp.post("/pages/<marketplace>/<slug>/edit-keep-mine")
+@require_role("editor")
+def keep_mine(marketplace: str, slug: str) -> Any:
+    page = pages.get_page(db_session(), slug, marketplace)
+    draft = drafts.rebase_keeping_mine(db_session(), page, editor_key())
+    return _respond(page, draft, _selected())
+
+
+@bp.post("/pages/<marketplace>/<slug>/edit-discard")
+@require_role("editor")
+def discard(marketplace: str, slug: str) -> Any:
+    page = pages.get_page(db_session(), slug, marketplace)
+    drafts.discard_draft(db_session(), page, editor_key())
+    return redirect(url_for("ui.page_detail", marketplace=marketplace, slug=slug), code=303)
+
+
+@bp.get("/pages/<marketplace>/<slug>/edit-preview")
+@require_role("editor")
+def preview_draft(marketplace: str, slug: str) -> Any:
+    page, draft = _open(marketplace, slug)
+    query = ResolveQuery(slug, marketplace, request.args.get("user_id") or None,
+                         device=request.args.get("device") or None)  # fmt: skip
+    resolved = services().resolver.preview(draft.document, draft.base_number, query)
+    return render_template("config_ui/_preview.html", page=resolved, user_id=query.user_id or "",
+                           device=query.device or "")  # fmt: skip
+
+
+@bp.get("/catalog/search")
+@require_role("viewer")
+def search_catalog() -> Any:
+    """The item picker's results: gift cards whose title or id matches."""
+    text = request.args.get("q", "")
+    found = search_items(services().resolver.catalog(), text) if text.strip() else []
+    return render_template("config_ui/_picker_results.html", items=found, target=request.args.get("target", ""))
+
+
+def _selected() -> int | None:
+    raw = request.values.get("slot", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple[dict[str, Any], int | None]:
+    """One editor action on the draft; returns the new document and which slot to show."""
+    index = selected if selected is not None else -1
+    if action == "add":
+        slot_type = request.form.get("type", "")
+        if slots.get(slot_type) is None:
+            return document, selected
+        return edits.add_slot(document, slot_type), len(document.get("slots", []))
+    if action in ("up", "down"):
+        offset = -1 if action == "up" else 1
+        moved = edits.move_slot(document, index, offset)
+        return moved, index + offset if moved != document else index
+    if action == "moveto":
+        target = request.form.get("to", "")
+        return (edits.move_slot(document, index, int(target) - index), int(target)) if target.isdigit() else (
+            document, selected)  # fmt: skip
+    if action == "duplicate":
+        return edits.duplicate_slot(document, index), index + 1
+    if action == "remove":
+        return edits.remove_slot(document, index), None
+    if action == "settings":
+        slot_type = slots.get(str(document["slots"][index]["type"])) if 0 <= index < len(document["slots"]) else None
+        if slot_type is None:
+            return document, selected
+        return edits.set_slot_settings(document, index, forms.parse(slot_type.schema, request.form)), index
+    if action == "title":
+        return edits.set_title(document, request.form.get("title", "").strip()), selected
+    return document, selected
+
+
+def _respond(page: pages.PageInfo, draft: drafts.DraftInfo, selected: int | None) -> Any:
+    if is_htmx():
+        return _render_editor(_editor_context(page, draft, selected), 200)
+    return redirect(url_for("ui.edit_page", marketplace=page.marketplace, slug=page.slug, slot=selected), code=303)
+
+
+def _render_editor(context: dict[str, Any], status: int) -> Any:
+    template = "config_ui/_editor.html" if is_htmx() else "config_ui/edit.html"
+    headers = {"HX-Trigger": "draft-changed"} if is_htmx() else {}
+    return render_template(template, **context), status, headers
+
+
+def _editor_context(
+    page: pages.PageInfo,
+    draft: drafts.DraftInfo,
+    selected: int | None,
+    conflict: drafts.SaveConflict | None = None,
+    message: str = "",
+) -> dict[str, Any]:
+    document = draft.document
+    layout_slots = list(document.get("slots", []))
+    problems = validate_layout(document, known_audiences())
+    selected = selected if selected is not None and 0 <= selected < len(layout_slots) else None
+    return {
+        "page": page,
+        "draft": draft,
+        "document": document,
+        "layout_slots": layout_slots,
+        "selected": selected,
+        "slot_fields": _slot_fields(layout_slots[selected], selected, problems) if selected is not None else [],
+        "problem_counts": {
+            i: sum(p.path.startswith(f"/slots/{i}/") for p in problems) for i in range(len(layout_slots))
+        },
+        "palette": [slots.get(name) for name in slots.names()],
+        "slot_types": {name: slots.get(name) for name in slots.names()},
+        "is_stale": page.latest_number != draft.base_number,
+        "conflict": conflict,
+        "message": message,
+    }
+
+
+def _slot_fields(slot: dict[str, Any], index: int, problems: list[Any]) -> list[forms.Field]:
+    slot_type = slots.get(str(slot.get("type")))
+    if slot_type is None:
+        return []
+    prefix = f"/slots/{index}/settings"
+    errors = {p.path[len(prefix) :]: p.message for p in problems if p.path.startswith(prefix + "/")}
+    return forms.fields(slot_type.schema, slot.get("settings", {}), errors)
