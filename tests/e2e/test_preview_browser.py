@@ -59,8 +59,8 @@ def test_sign_in_page_refuses_a_wrong_password(browser: Any, server: str, screen
 
 def test_page_list_links_to_previews(page: Any, server: str, screenshot_dir: Path) -> None:
     page.goto(f"{server}/?marketplace=US")
-    rows = page.locator("tbody tr")
-    assert rows.count() == 2
+    slugs = page.locator("tbody tr code").all_inner_texts()
+    assert {"home", "birthday"} <= set(slugs)  # other tests may add pages to the shared instance
     page.screenshot(path=str(screenshot_dir / "pages.png"), full_page=True)
     page.get_by_role("link", name="Preview").first.click()
     assert page.locator("[data-slot-id]").count() >= 4

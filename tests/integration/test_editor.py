@@ -50,7 +50,7 @@ def test_editor_builds_a_slot_through_the_generated_form_and_saves(
         client, token, "settings", slot="2", **{"s.strategy": "popular", "s.count": "99", "s.fallback.items": "gc-0001"}
     )
     invalid = client.get(f"{EDIT}?slot=2").get_data(as_text=True)
-    assert 'id="f-s-count-error"' in invalid and 'value="99"' in invalid  # inline error, value kept
+    assert 'id="f-recommendations-s-count-error"' in invalid and 'value="99"' in invalid  # inline error, value kept
     act(client, token, "settings", slot="2", **{"s.strategy": "popular", "s.count": "6", "s.title": "Popular",
                                                 "s.fallback.items": "gc-0001"})  # fmt: skip
     saved = client.post("/pages/US/birthday/edit-save", data={"csrf_token": token, "comment": "Add popular"})

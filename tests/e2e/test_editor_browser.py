@@ -1,0 +1,139 @@
+"""In a real browser: a product manager builds, previews, saves, publishes, compares and rolls
+back a page; a second editor's stale save is refused without losing their text.
+
+Screenshots of the main screens go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import free_port, gunicorn, serving
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(instance: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
+    with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
+        yield base
+
+
+def signed_in_tab(browser: Any, server: str, password: str) -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.on("dialog", lambda dialog: dialog.accept())
+    tab.goto(f"{server}/sign-in")
+    tab.get_by_label("Email").fill("admin@example.com")
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(f"{server}/")
+    return context, tab
+
+
+def add_slot(tab: Any, title: str) -> None:
+    tab.get_by_label("Add a slot").select_option(
+        label=next(o for o in tab.locator("#palette-type option").all_inner_texts() if o.startswith(title))
+    )
+    tab.get_by_role("button", name="Add", exact=True).click()
+
+
+def set_field(tab: Any, label: str, value: str, select: bool = False) -> None:
+    """Change one generated field and wait until the editor has applied it to the draft."""
+    field = tab.locator(".settings-form").get_by_label(label, exact=True)
+    with tab.expect_response(lambda r: "/edit/settings" in r.url and r.request.method == "POST"):
+        if select:
+            field.select_option(value)
+        else:
+            field.fill(value)
+            field.dispatch_event("change")
+
+
+def test_build_preview_save_publish_compare_and_roll_back(
+    browser: Any, server: str, instance: dict[str, str], screenshot_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    context, tab = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
+    slug = f"wedding-{uuid.uuid4().hex[:6]}"
+    tab.get_by_role("link", name="New page").click()
+    tab.get_by_label("Title").fill("Wedding gift cards")
+    tab.get_by_label("Address (slug)").fill(slug)
+    tab.get_by_role("button", name="Create page").click()
+    tab.wait_for_url(f"**/pages/US/{slug}/edit")
+
+    add_slot(tab, "Hero banner")
+    expect(tab.locator(".settings-form")).to_be_visible()
+    set_field(tab, "Headline *", "For the happy couple")
+    set_field(tab, "Image URL *", "/static/ui/demo/hero-home.svg")
+
+    add_slot(tab, "Recommendations")
+    set_field(tab, "Strategy *", "personalized", select=True)
+    set_field(tab, "Number of items *", "99")
+    expect(tab.locator("#f-recommendations-s-count-error")).to_contain_text(
+        "99"
+    )  # inline error, from the shared validation
+    tab.screenshot(path=str(screenshot_dir / "editor-inline-error.png"), full_page=True)
+    set_field(tab, "Number of items *", "8")
+    set_field(tab, "Fallback strategy", "popular", select=True)
+    expect(tab.locator("#f-recommendations-s-count-error")).to_have_count(0)
+    tab.locator("#preview-user").fill("shopper-5")
+    tab.get_by_role("button", name="Refresh").click()
+    expect(tab.locator("#preview [data-item-id]")).to_have_count(8)
+    tab.screenshot(path=str(screenshot_dir / "editor-with-preview.png"), full_page=True)
+
+    tab.get_by_label("What changed?").fill("First wedding page")
+    tab.get_by_role("button", name="Save as new version").click()
+    tab.wait_for_url(f"**/pages/US/{slug}")
+    expect(tab.get_by_role("status")).to_contain_text("Saved version 2")  # v1 is the blank page
+    tab.get_by_role("button", name="Publish v2").click()
+    expect(tab.get_by_role("status")).to_contain_text("Version 2 is live")
+
+    tab.get_by_role("link", name="Edit").click()
+    tab.locator("#slot-list").get_by_role("link", name="Hero banner").click()
+    set_field(tab, "Headline *", "Celebrate the happy couple")
+    tab.get_by_role("button", name="Save as new version").click()
+    tab.wait_for_url(f"**/pages/US/{slug}")
+    tab.get_by_role("button", name="Publish v3").click()
+    expect(tab.get_by_role("status")).to_contain_text("Version 3 is live")
+    tab.screenshot(path=str(screenshot_dir / "page-history.png"), full_page=True)
+
+    tab.get_by_role("button", name="Show changes").click()
+    expect(tab.locator("#changes")).to_contain_text("slot hero-banner: headline")
+    tab.screenshot(path=str(screenshot_dir / "diff.png"), full_page=True)
+    tab.go_back()
+    tab.get_by_role("button", name="Roll back to v2").click()
+    expect(tab.get_by_role("status")).to_contain_text("Version 2 is live")
+    expect(tab.locator("#versions tbody tr").nth(1).locator(".badge.ok")).to_have_text("live")
+    context.close()
+
+
+def test_stale_save_is_refused_and_the_first_editors_text_stays(
+    browser: Any, server: str, instance: dict[str, str], screenshot_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    first_context, first = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
+    second_context, second = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
+    for tab in (first, second):  # both open the same page's editor at the same version
+        tab.goto(f"{server}/pages/US/birthday/edit?slot=0")
+    set_field(second, "Headline *", "Second editor's headline")
+    second.get_by_role("button", name="Save as new version").click()
+    second.wait_for_url("**/pages/US/birthday")
+
+    set_field(first, "Headline *", "First editor's headline")
+    first.get_by_role("button", name="Save as new version").click()
+    expect(first.get_by_role("alert")).to_contain_text("Not saved")
+    expect(first.locator(".settings-form").get_by_label("Headline *", exact=True)).to_have_value(
+        "First editor's headline"
+    )
+    first.screenshot(path=str(screenshot_dir / "editor-conflict.png"), full_page=True)
+    first_context.close()
+    second_context.close()
