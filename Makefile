@@ -47,6 +47,7 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.resolve_bench
+	$(BIN)/python -m bench.editor_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

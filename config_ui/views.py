@@ -15,6 +15,12 @@ from layout_engine.service import ResolveQuery
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
 
 
+@bp.errorhandler(ApiError)
+def _error_page(error: ApiError) -> Any:
+    """Screens answer errors with a readable page, not the API's JSON."""
+    return render_template("config_ui/error.html", error=error), error.status
+
+
 @bp.get("/preview/<slug>")
 @require_role("viewer")
 def preview(slug: str) -> Any:

@@ -58,3 +58,20 @@ def test_bad_fields_are_shown_next_to_the_field_and_kept(client: Any, sign_in: A
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="slug-error"' in html and 'value="Keep me"' in html and 'value="Not OK"' in html
+
+
+def test_unknown_page_in_the_ui_is_a_readable_page_not_json(client: Any, sign_in: Any) -> None:
+    sign_in("viewer")
+    response = client.get("/pages/US/nothing-here")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def test_viewers_cannot_save_drafts_or_revert(
+    client: Any, admin_headers: dict[str, str], make_layout: Any, sign_in: Any
+) -> None:
+    create_page(client, admin_headers)
+    save(client, admin_headers, make_layout())
+    token = sign_in("viewer")
+    for path in ("/pages/US/birthday/edit-save", "/pages/US/birthday/edit/add", "/pages/US/birthday/revert-slot"):
+        assert client.post(path, data={"csrf_token": token}).status_code == 403, path
