@@ -12,7 +12,17 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
 
-ACTIONS = ("sign_in", "sign_in_failed", "save", "publish", "rollback")
+ACTIONS = (
+    "sign_in",
+    "sign_in_failed",
+    "save",
+    "publish",
+    "rollback",
+    "user_created",
+    "role_changed",
+    "token_created",
+    "token_revoked",
+)
 
 
 class AuditEvent(Base):

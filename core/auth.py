@@ -19,7 +19,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
-from core.errors import BadRequest, Forbidden, Unauthorized
+from core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
 SCOPES = frozenset({"admin", "events", "preview"})
 TOKEN_PREFIX = "tsr_"
@@ -119,3 +119,27 @@ def require_scope(scope: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    scopes: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def list_tokens(session: Session) -> list[TokenRow]:
+    rows = session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()))
+    return [TokenRow(t.id, t.name, t.scopes, t.created_at, t.revoked_at) for t in rows]
+
+
+def revoke_token(session: Session, token_id: int) -> str:
+    """Revoke a token at once (the row stays, for the audit trail); returns its name."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound("no such token")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row.name

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import Base, UtcDateTime, utcnow
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 
 ROLES = ("viewer", "editor", "publisher", "admin")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -88,3 +88,28 @@ def check_credentials(session: Session, email: str, password: str) -> UserInfo |
 def get_user(session: Session, user_id: int) -> UserInfo | None:
     user = session.get(User, user_id)
     return None if user is None else UserInfo(user.id, user.email, user.role)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    email: str
+    role: str
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+def list_users(session: Session) -> list[UserRow]:
+    rows = session.scalars(select(User).order_by(User.email))
+    return [UserRow(u.id, u.email, u.role, u.created_at, u.last_sign_in_at) for u in rows]
+
+
+def set_role(session: Session, user_id: int, role: str) -> UserInfo:
+    """Change a user's role; the caller's transaction is committed (with its audit entry)."""
+    if role not in ROLES:
+        raise ValidationFailed("unknown role", [{"path": "role", "message": f"one of {', '.join(ROLES)}"}])
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    user.role = role
+    return UserInfo(user.id, user.email, user.role)
