@@ -17,6 +17,7 @@ from layout_engine import pages
 from layout_engine.audiences import known_audiences
 from layout_engine.describe import describe_changes
 from layout_engine.edits import revert_slot
+from layout_engine.service import ResolveQuery
 
 
 def _number(name: str, source: Any) -> int:
@@ -79,3 +80,14 @@ def revert_one_slot(marketplace: str, slug: str) -> Any:
 def _explain(exc: ApiError) -> str:
     details = "; ".join(e.get("message", "") for e in exc.errors or [])
     return f"{exc.message}{': ' + details if details else ''}"
+
+
+@bp.get("/pages/<marketplace>/<slug>/versions/<int:number>")
+@require_role("viewer")
+def view_version(marketplace: str, slug: str, number: int) -> Any:
+    """Any version as a shopper would see it, whether or not it was ever published."""
+    page = pages.get_page(db_session(), slug, marketplace)
+    version = pages.get_version(db_session(), page, number)
+    user_id = request.args.get("user_id") or "shopper-1"
+    resolved = services().resolver.preview(version.document, number, ResolveQuery(slug, marketplace, user_id))
+    return render_template("config_ui/version.html", page=page, version=version, resolved=resolved, user_id=user_id)

@@ -86,3 +86,9 @@ def test_reverting_one_slot_saves_a_new_version_and_keeps_the_others(
     assert latest["comment"] == "Reverted slot for-you to version 1"
     versions = client.get("/api/v1/pages/birthday/versions?marketplace=US", headers=admin_headers).get_json()
     assert [v["number"] for v in versions["versions"]] == [3, 2, 1]  # nothing deleted
+
+
+def test_any_version_can_be_viewed_as_a_shopper(client: Any, two_versions: dict[str, Any], sign_in: Any) -> None:
+    sign_in("viewer")
+    html = client.get("/pages/US/birthday/versions/1?user_id=shopper-3").get_data(as_text=True)
+    assert "Version 1" in html and 'data-slot-id="for-you"' in html and "data-item-id=" in html
