@@ -38,6 +38,14 @@ def signed_in_tab(browser: Any, server: str, password: str) -> tuple[Any, Any]:
     return context, tab
 
 
+def settled(tab: Any) -> None:
+    """Wait until htmx has swapped, settled and wired up the new content."""
+    tab.wait_for_function(
+        "() => window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+    tab.wait_for_timeout(50)
+
+
 def add_slot(tab: Any, title: str) -> None:
     tab.get_by_label("Add a slot").select_option(
         label=next(o for o in tab.locator("#palette-type option").all_inner_texts() if o.startswith(title))
@@ -47,6 +55,7 @@ def add_slot(tab: Any, title: str) -> None:
 
 def set_field(tab: Any, label: str, value: str, select: bool = False) -> None:
     """Change one generated field and wait until the editor has applied it to the draft."""
+    settled(tab)
     field = tab.locator(".settings-form").get_by_label(label, exact=True)
     with tab.expect_response(lambda r: "/edit/settings" in r.url and r.request.method == "POST"):
         if select:
@@ -54,6 +63,7 @@ def set_field(tab: Any, label: str, value: str, select: bool = False) -> None:
         else:
             field.fill(value)
             field.dispatch_event("change")
+    settled(tab)
 
 
 def test_build_preview_save_publish_compare_and_roll_back(
