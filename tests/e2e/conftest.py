@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import BIN, ROOT, run
+from tests.support.processes import BIN, ROOT, free_port, gunicorn, run, serving
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 BROWSER_FIX = (
@@ -30,6 +30,15 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["ADMIN_TOKEN"] = output.split("API token (shown once): ", 1)[1].split()[0]
     env["ADMIN_PASSWORD"] = output.split("sign-in (shown once): admin@example.com / ", 1)[1].split()[0]
     return env
+
+
+@pytest.fixture(scope="session")
+def server(instance: dict[str, str]) -> Iterator[str]:
+    """Tessera on the seeded instance, as the browser tests' server."""
+    port = free_port()
+    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
+    with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
+        yield base
 
 
 def chromium_path() -> str | None:

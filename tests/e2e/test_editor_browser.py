@@ -7,23 +7,12 @@ Screenshots of the main screens go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.processes import free_port, gunicorn, serving
-
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(instance: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
-    with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
-        yield base
 
 
 def signed_in_tab(browser: Any, server: str, password: str) -> tuple[Any, Any]:

@@ -11,17 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import free_port, gunicorn, serving
-
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(instance: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
-    with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
-        yield base
 
 
 @pytest.fixture
