@@ -16,6 +16,7 @@ PURE = [
     "layout_engine.edits",
     "layout_engine.merge",
     "config_ui.forms",
+    "experiments.assignment",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

@@ -1,0 +1,1 @@
+"""Experiments: deterministic assignment (GrowthBook-compatible), events and analysis."""
