@@ -17,6 +17,7 @@ PURE = [
     "layout_engine.merge",
     "config_ui.forms",
     "experiments.assignment",
+    "experiments.stats",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

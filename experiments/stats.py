@@ -1,0 +1,158 @@
+"""Experiment statistics over per-variant sufficient statistics, pure.
+
+Inputs are sums over users (the randomisation unit), computed in SQL; raw events
+never reach Python. Degenerate input (no users, no orders, zero variance) gives a
+result with an `error` code instead of NaN.
+
+- Conversion rate: two-proportion z-test (pooled SE for the test, unpooled for the
+  CI of the absolute lift); relative lift CI by the delta method.
+- Revenue per visitor: difference of means with Welch's SE (large-sample z).
+- AOV = revenue / orders: a ratio of two per-user means, analysed with the delta
+  method. A per-order t-test treats orders as independent and overstates
+  significance when shoppers order more than once.
+  Source: Deng, Knoblich, Lu, "Applying the Delta Method in Metric Analytics"
+  (KDD 2018), section 3; Kohavi, Tang, Xu, "Trustworthy Online Controlled
+  Experiments" (2020), ch. 18.
+- Sample ratio mismatch: chi-square goodness of fit against the configured
+  weights (Kohavi et al. ch. 21; flag at p < 0.001).
+- Multiple comparisons: Holm (1979) step-down, via statsmodels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import stats as scipy_stats
+
+Z_95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    """Sums over the users exposed to one variant."""
+
+    users: int
+    converters: int
+    orders: float
+    revenue: float
+    orders_sq: float
+    revenue_sq: float
+    revenue_orders: float
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Treatment against control for one metric."""
+
+    metric: str
+    control: float | None
+    treatment: float | None
+    abs_lift: float | None = None
+    abs_ci: Interval | None = None
+    rel_lift: float | None = None
+    rel_ci: Interval | None = None
+    p_value: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    mean: float
+    variance: float  # variance of the estimate (not of the per-user values)
+
+
+def conversion(control: VariantStats, treatment: VariantStats) -> Comparison:
+    """Share of exposed users with at least one order."""
+    if control.users == 0 or treatment.users == 0:
+        return Comparison("conversion", None, None, error="no_users")
+    p_c, p_t = control.converters / control.users, treatment.converters / treatment.users
+    pooled = (control.converters + treatment.converters) / (control.users + treatment.users)
+    se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / control.users + 1 / treatment.users))
+    a = _Estimate(p_c, p_c * (1 - p_c) / control.users)
+    b = _Estimate(p_t, p_t * (1 - p_t) / treatment.users)
+    if se_pooled == 0:
+        return Comparison("conversion", p_c, p_t, error="zero_variance")
+    p_value = 2 * scipy_stats.norm.sf(abs(p_t - p_c) / se_pooled)
+    return _compare("conversion", a, b, p_value)
+
+
+def revenue_per_visitor(control: VariantStats, treatment: VariantStats) -> Comparison:
+    if control.users < 2 or treatment.users < 2:
+        return Comparison("revenue_per_visitor", None, None, error="too_few_users")
+    a, b = _mean(control.revenue, control.revenue_sq, control.users), _mean(
+        treatment.revenue, treatment.revenue_sq, treatment.users)  # fmt: skip
+    return _compare("revenue_per_visitor", a, b)
+
+
+def average_order_value(control: VariantStats, treatment: VariantStats) -> Comparison:
+    """Revenue per order, as a ratio metric with users as the unit (delta method)."""
+    a, b = _ratio(control), _ratio(treatment)
+    if a is None or b is None:
+        return Comparison("aov", None, None, error="no_orders")
+    return _compare("aov", a, b)
+
+
+def _mean(total: float, total_sq: float, n: int) -> _Estimate:
+    mean = total / n
+    variance = max(0.0, (total_sq - n * mean * mean) / (n - 1))
+    return _Estimate(mean, variance / n)
+
+
+def _ratio(v: VariantStats) -> _Estimate | None:
+    """R = mean(Y)/mean(X), Y = revenue and X = orders per user.
+    Var(R) ≈ (σ²_Y/μ²_X − 2 μ_Y σ_XY/μ³_X + μ²_Y σ²_X/μ⁴_X) / n   (Deng et al. 2018, eq. 4)."""
+    n = v.users
+    if n < 2 or v.orders <= 0:
+        return None
+    mu_x, mu_y = v.orders / n, v.revenue / n
+    var_x = (v.orders_sq - n * mu_x * mu_x) / (n - 1)
+    var_y = (v.revenue_sq - n * mu_y * mu_y) / (n - 1)
+    cov = (v.revenue_orders - n * mu_x * mu_y) / (n - 1)
+    variance = (var_y / mu_x**2 - 2 * mu_y * cov / mu_x**3 + mu_y**2 * var_x / mu_x**4) / n
+    return _Estimate(mu_y / mu_x, max(0.0, variance))
+
+
+def _compare(metric: str, a: _Estimate, b: _Estimate, p_value: float | None = None) -> Comparison:
+    """Absolute lift with a normal CI; relative lift b/a − 1 with a delta-method CI:
+    Var(b/a) ≈ Var(b)/a² + b² Var(a)/a⁴ (independent groups)."""
+    diff = b.mean - a.mean
+    se = math.sqrt(a.variance + b.variance)
+    if se == 0:
+        return Comparison(metric, a.mean, b.mean, abs_lift=diff, error="zero_variance")
+    if p_value is None:
+        p_value = 2 * scipy_stats.norm.sf(abs(diff) / se)
+    abs_ci = Interval(diff - Z_95 * se, diff + Z_95 * se)
+    if a.mean == 0:
+        return Comparison(metric, a.mean, b.mean, diff, abs_ci, None, None, p_value, error="zero_baseline")
+    rel = b.mean / a.mean - 1
+    rel_se = math.sqrt(b.variance / a.mean**2 + b.mean**2 * a.variance / a.mean**4)
+    return Comparison(metric, a.mean, b.mean, diff, abs_ci, rel, Interval(rel - Z_95 * rel_se, rel + Z_95 * rel_se),
+                      p_value)  # fmt: skip
+
+
+def sample_ratio_mismatch(users: Sequence[int], weights: Sequence[float]) -> float | None:
+    """p-value of the observed split against the configured weights (None if it cannot be tested)."""
+    total = sum(users)
+    if total == 0 or len(users) != len(weights) or len(users) < 2 or sum(weights) <= 0:
+        return None
+    expected = [total * w / sum(weights) for w in weights]
+    if any(e == 0 for e in expected):
+        return None
+    return float(scipy_stats.chisquare(list(users), expected).pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values across every variant × metric comparison."""
+    if not p_values:
+        return []
+    from statsmodels.stats.multitest import multipletests
+
+    return [float(p) for p in multipletests(list(p_values), method="holm")[1]]
