@@ -156,3 +156,44 @@ def holm(p_values: Sequence[float]) -> list[float]:
     from statsmodels.stats.multitest import multipletests
 
     return [float(p) for p in multipletests(list(p_values), method="holm")[1]]
+
+
+@dataclass(frozen=True)
+class PowerPlan:
+    users_per_variant: int
+    days: float | None
+
+
+def sample_size_per_variant(baseline: float, relative_mde: float, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Users each variant needs to detect a relative change of `relative_mde` in a conversion rate.
+    n = (z₁₋α/₂ + z_power)² · (p₁(1−p₁) + p₂(1−p₂)) / (p₂ − p₁)²   (two-sided, equal allocation;
+    Kohavi et al. 2020, ch. 17)."""
+    if not 0 < baseline < 1 or relative_mde <= 0 or not 0 < baseline * (1 + relative_mde) < 1:
+        raise ValueError("baseline must be in (0, 1) and the lifted rate too; the effect must be positive")
+    p1, p2 = baseline, baseline * (1 + relative_mde)
+    z = scipy_stats.norm.ppf(1 - alpha / 2) + scipy_stats.norm.ppf(power)
+    return math.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2)
+
+
+def plan(baseline: float, relative_mde: float, daily_users: float, variants: int = 2, coverage: float = 1.0,
+         alpha: float = 0.05, power: float = 0.8) -> PowerPlan:  # fmt: skip
+    """Users per variant and days needed, given the page's daily traffic and the experiment's coverage."""
+    needed = sample_size_per_variant(baseline, relative_mde, alpha, power)
+    per_variant_per_day = daily_users * coverage / max(1, variants)
+    return PowerPlan(needed, needed / per_variant_per_day if per_variant_per_day > 0 else None)
+
+
+def minimum_detectable_effect(baseline: float, users_per_variant: int, alpha: float = 0.05,
+                              power: float = 0.8) -> float | None:  # fmt: skip
+    """The smallest relative lift detectable with this many users per variant (bisection on the
+    sample-size formula, which is monotone in the effect)."""
+    low, high = 1e-6, (1 / baseline) - 1 - 1e-9
+    if users_per_variant <= 0 or sample_size_per_variant(baseline, high, alpha, power) > users_per_variant:
+        return None
+    for _ in range(100):
+        mid = (low + high) / 2
+        if sample_size_per_variant(baseline, mid, alpha, power) > users_per_variant:
+            low = mid
+        else:
+            high = mid
+    return high

@@ -112,3 +112,25 @@ def test_conversion_never_returns_nan(n_a: int, c_a: int, n_b: int, c_b: int) ->
     )
     for value in (result.p_value, result.abs_lift, result.rel_lift):
         assert value is None or value == value  # not NaN
+
+
+def test_sample_size_matches_statsmodels_power_analysis() -> None:
+    from statsmodels.stats.power import NormalIndPower
+
+    from experiments.stats import sample_size_per_variant
+
+    p1, p2 = 0.10, 0.11
+    effect = (p2 - p1) / np.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
+    expected = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, ratio=1.0)
+    assert sample_size_per_variant(0.10, 0.10) == int(np.ceil(expected))
+
+
+def test_plan_turns_traffic_into_days_and_mde_inverts_sample_size() -> None:
+    from experiments.stats import minimum_detectable_effect, plan, sample_size_per_variant
+
+    needed = sample_size_per_variant(0.05, 0.2)
+    planned = plan(0.05, 0.2, daily_users=2000, variants=2, coverage=0.5)
+    assert planned.users_per_variant == needed and planned.days == pytest.approx(needed / 500)
+    mde = minimum_detectable_effect(0.05, needed)
+    assert mde is not None and mde == pytest.approx(0.2, rel=1e-3)
+    assert minimum_detectable_effect(0.05, 0) is None
