@@ -20,6 +20,8 @@ from core.cache import Cache, make_cache
 from core.db import Database
 from core.errors import register_error_handlers
 from core.settings import Settings
+from experiments.chooser import ExperimentChooser
+from experiments.exposures import ExposureRecorder
 from layout_engine.service import PageResolver
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
@@ -36,6 +38,8 @@ class Services:
     client: PersonalizationClient
     resolver: PageResolver
     executor: ThreadPoolExecutor
+    exposures: ExposureRecorder
+    experiments: ExperimentChooser
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -69,11 +73,19 @@ def build_services(settings: Settings) -> Services:
     )
     client = PersonalizationClient(make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
+    recorder = ExposureRecorder(db)
+    chooser = ExperimentChooser(db, recorder)
     resolver = PageResolver(
-        db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, pointer_ttl_s=settings.pointer_ttl_s
+        db,
+        cache,
+        client,
+        executor,
+        deadline_s=settings.page_deadline_ms / 1000,
+        pointer_ttl_s=settings.pointer_ttl_s,
+        variants=chooser,
     )
     _warm_up(client.transport, resolver)
-    return Services(settings, db, cache, client, resolver, executor)
+    return Services(settings, db, cache, client, resolver, executor, recorder, chooser)
 
 
 def _warm_up(transport: Transport, resolver: PageResolver) -> None:
@@ -99,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     import config_ui.editor_views  # noqa: F401 - adds the page editor to the UI blueprint
     import config_ui.history_views  # noqa: F401 - adds diff, publish and revert to the UI blueprint
     import config_ui.page_views  # noqa: F401 - adds the page screens to the UI blueprint
+    import experiments.api  # noqa: F401 - adds the experiments API to the API blueprint
     from config_ui.views import bp as ui_bp
     from layout_engine.api import bp as layout_bp
 

@@ -128,7 +128,7 @@ def publish(slug: str) -> Response:
 @bp.get("/pages/<slug>/resolve")
 def resolve(slug: str) -> Response:
     query = _resolve_query(slug)
-    if query.explain:
+    if query.explain or query.preview_variant:  # previews and traces are for Tessera's people, not shoppers
         ensure_scope("admin")
     response = jsonify(services().resolver.resolve(query))
     response.headers["Cache-Control"] = "private, no-store"
@@ -151,7 +151,8 @@ def _resolve_query(slug: str) -> ResolveQuery:
         language, _, region = locale.partition("-")
         locale = language.lower() + (f"-{region.upper()}" if region else "")
     explain = args.get("explain") in ("1", "true")
-    return ResolveQuery(slug, marketplace, user_id, locale, device, explain)
+    preview_variant = args.get("preview_variant") or None
+    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant)
 
 
 def _is_locale(text: str) -> bool:

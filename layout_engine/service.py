@@ -41,6 +41,7 @@ class ResolveQuery:
     locale: str | None = None
     device: str | None = None
     explain: bool = False
+    preview_variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,18 @@ class PublishedLayout:
     document: Mapping[str, Any]
 
 
+class VariantAssignment(Protocol):
+    experiment_key: str
+    variant_key: str
+    layout_version: int
+
+    def as_dict(self) -> dict[str, object]: ...
+
+
 class VariantChooser(Protocol):
-    """Seam for experiments: may swap the layout for the shopper's variant."""
+    """Seam for experiments: which layout version this shopper gets, if an experiment runs."""
 
-    def choose(self, layout: PublishedLayout, context: ShopperContext) -> tuple[PublishedLayout, dict | None]: ...
-
-
-class NoExperiments:
-    def choose(self, layout: PublishedLayout, context: ShopperContext) -> tuple[PublishedLayout, dict | None]:
-        return layout, None
+    def choose(self, page_id: int, user_id: str | None, preview_variant: str | None = None) -> Any: ...
 
 
 def pointer_key(slug: str, marketplace: str) -> str:
@@ -89,7 +93,7 @@ class PageResolver:
         self._deadline_s = deadline_s
         self._pointer_ttl = pointer_ttl_s
         self._history_ttl = history_ttl_s
-        self._variants = variants or NoExperiments()
+        self._variants = variants
         self._clock = clock
         self._catalog: tuple[float, dict[str, CatalogItem]] | None = None
 
@@ -97,8 +101,35 @@ class PageResolver:
         started = self._clock()
         layout = self.published_layout(query.slug, query.marketplace)
         context = self._context(query)
-        layout, experiment = self._variants.choose(layout, context)
+        assignment = (
+            self._variants.choose(layout.page_id, query.user_id, query.preview_variant) if self._variants else None
+        )
+        if assignment is not None and assignment.layout_version != layout.number:
+            layout = self._version_layout(layout, assignment.layout_version)
+        experiment = assignment.as_dict() if assignment is not None else None
         return self._resolve_layout(layout, context, query, started, experiment)
+
+    def _version_layout(self, layout: PublishedLayout, number: int) -> PublishedLayout:
+        """The same page at another (immutable) version: an experiment variant."""
+        key = f"ver:{layout.page_id}:{number}"
+        version_id = self._cache.get(key)
+        if version_id is None:
+            with self._db.session() as session:
+                version_id = session.scalar(
+                    select(LayoutVersion.id).where(
+                        LayoutVersion.page_id == layout.page_id, LayoutVersion.number == number
+                    )
+                )
+            if version_id is None:
+                return layout  # a variant pointing nowhere serves the published page
+            self._cache.set(key, version_id, ttl=24 * 3600)
+        document = self._cache.get(f"doc:{version_id}")
+        if document is None:
+            document = self._load_document(version_id)
+            self._cache.set(f"doc:{version_id}", document, ttl=24 * 3600)
+        return PublishedLayout(
+            layout.page_id, layout.slug, layout.marketplace, layout.title, version_id, number, document
+        )
 
     def preview(self, document: Mapping[str, Any], number: int | None, query: ResolveQuery) -> dict[str, Any]:
         """A draft resolved exactly as a published page would be, for the editor's live preview.

@@ -24,6 +24,7 @@ from core.audit import AuditEvent  # noqa: E402
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
+from experiments.models import Experiment, ExperimentVariant, Exposure  # noqa: E402
 from layout_engine.drafts import Draft  # noqa: E402
 from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInteraction  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
@@ -95,6 +96,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
     yield application
     services = application.extensions["tessera"]
     services.executor.shutdown(wait=True)
+    services.exposures.close()
     _empty_tables(services.db)
     services.db.dispose()
 
@@ -153,6 +155,18 @@ def make_layout() -> Any:
 def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
-        for model in (Draft, LayoutVersion, Page, ShopperInteraction, CatalogItemRow, ApiToken, User, AuditEvent):
+        for model in (
+            Exposure,
+            ExperimentVariant,
+            Experiment,
+            Draft,
+            LayoutVersion,
+            Page,
+            ShopperInteraction,
+            CatalogItemRow,
+            ApiToken,
+            User,
+            AuditEvent,
+        ):
             session.execute(delete(model))
         session.commit()

@@ -1,0 +1,53 @@
+"""Experiments admin API: define, list, start and stop (the kill switch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from core.auth import current_identity, require_scope
+from core.web import db_session, json_body, services
+from experiments import service
+from layout_engine import pages
+from layout_engine.api import bp
+
+
+def _actor() -> str:
+    identity = current_identity()
+    return identity.name if identity else "anonymous"
+
+
+@bp.post("/experiments")
+@require_scope("admin")
+def create_experiment() -> Any:
+    body = json_body()
+    page = pages.get_page(db_session(), str(body.get("page", "")), pages.validate_marketplace(body.get("marketplace")))
+    experiment = service.create_experiment(db_session(), page, body, _actor())
+    return jsonify(experiment.as_dict()), 201
+
+
+@bp.get("/experiments")
+@require_scope("admin")
+def list_experiments() -> Any:
+    page_id = None
+    if request.args.get("page"):
+        marketplace = pages.validate_marketplace(request.args.get("marketplace"))
+        page_id = pages.get_page(db_session(), request.args["page"], marketplace).id
+    return jsonify({"experiments": [e.as_dict() for e in service.list_experiments(db_session(), page_id)]})
+
+
+@bp.post("/experiments/<key>/start")
+@require_scope("admin")
+def start_experiment(key: str) -> Any:
+    experiment = service.start(db_session(), key, _actor())
+    services().experiments.forget(experiment.page_id)
+    return jsonify(experiment.as_dict())
+
+
+@bp.post("/experiments/<key>/stop")
+@require_scope("admin")
+def stop_experiment(key: str) -> Any:
+    experiment = service.stop(db_session(), key, _actor())
+    services().experiments.forget(experiment.page_id)
+    return jsonify(experiment.as_dict())

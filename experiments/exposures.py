@@ -1,0 +1,79 @@
+"""Recording exposures off the request path: buffered in memory, flushed in batches by a
+background thread (and at shutdown), idempotent per (experiment, user) in the database
+(`INSERT … ON CONFLICT DO NOTHING`), so the first-seen time is kept."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.db import Database, utcnow
+from experiments.models import Exposure
+
+log = logging.getLogger(__name__)
+
+
+class ExposureRecorder:
+    def __init__(self, db: Database, flush_every_s: float = 1.0, max_batch: int = 500, seen_limit: int = 200_000):
+        self._db = db
+        self._pending: list[tuple[int, str, int, datetime]] = []
+        self._seen: OrderedDict[tuple[int, str], None] = OrderedDict()  # skips repeats before the DB does
+        self._seen_limit = seen_limit
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(flush_every_s,), name="exposures", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def record(self, experiment_id: int, user_id: str, variant: int) -> None:
+        """Cheap and non-blocking: the request only appends to a list."""
+        key = (experiment_id, user_id)
+        with self._lock:
+            if key in self._seen:
+                return
+            self._seen[key] = None
+            if len(self._seen) > self._seen_limit:
+                self._seen.popitem(last=False)
+            self._pending.append((experiment_id, user_id, variant, utcnow()))
+            if len(self._pending) >= self._max_batch:
+                self._wake.set()
+
+    def flush(self) -> int:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return 0
+        rows = [{"experiment_id": e, "user_id": u, "variant": v, "first_seen_at": t} for e, u, v, t in batch]
+        insert = pg_insert if self._db.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(Exposure).values(rows).on_conflict_do_nothing(index_elements=["experiment_id", "user_id"])
+        with self._db.engine.begin() as connection:
+            connection.execute(statement)
+        return len(batch)
+
+    def _run(self, every_s: float) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(every_s)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - keep recording; the batch is retried by nobody, so log it
+                log.exception("could not write exposures")
+
+    def close(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - at exit, a closed database is not worth a traceback
+            log.warning("exposures not flushed at shutdown", exc_info=True)
