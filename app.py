@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # event batches and layouts are far smaller; refuse floods early
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["tessera"] = build_services(settings)

@@ -7,8 +7,12 @@ from typing import Any
 from flask import jsonify, request
 
 from core.auth import current_identity, require_scope
+from core.db import utcnow
+from core.errors import BadRequest
 from core.web import db_session, json_body, services
 from experiments import service
+from experiments.events import MAX_BATCH
+from experiments.ingest import ingest
 from layout_engine import pages
 from layout_engine.api import bp
 
@@ -51,3 +55,22 @@ def stop_experiment(key: str) -> Any:
     experiment = service.stop(db_session(), key, _actor())
     services().experiments.forget(experiment.page_id)
     return jsonify(experiment.as_dict())
+
+
+@bp.post("/events")
+@require_scope("events")
+def post_events() -> Any:
+    """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored."""
+    body = request.get_json(silent=True)
+    events = body.get("events") if isinstance(body, dict) else body
+    if not isinstance(events, list):
+        raise BadRequest(
+            'send {"events": [...]} (or a JSON array of events)', [{"path": "/events", "message": "a list"}]
+        )
+    if len(events) > MAX_BATCH:
+        raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
+                         [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
+    report = ingest(db_session(), events, utcnow())
+    for user_id in report.buyers:
+        services().cache.delete(f"hist:{user_id}")
+    return jsonify(report.as_dict()), 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
@@ -52,3 +52,23 @@ class Exposure(Base):
     user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     variant: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EventRow(Base):
+    """A storefront event; `event_id` makes re-sent events harmless."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_user_occurred", "user_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    page: Mapped[str | None] = mapped_column(String(100))
+    slot_id: Mapped[str | None] = mapped_column(String(100))
+    item_id: Mapped[str | None] = mapped_column(String(100))
+    order_id: Mapped[str | None] = mapped_column(String(100))
+    revenue: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -18,6 +18,7 @@ PURE = [
     "config_ui.forms",
     "experiments.assignment",
     "experiments.stats",
+    "experiments.events",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

@@ -1,0 +1,73 @@
+"""Storing a batch of events: valid ones in one transaction, re-sent ones ignored.
+
+Orders with an item also become purchases in the shopper's history, so the
+resolver stops recommending what was just bought.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from experiments.events import Event, parse_event
+from experiments.models import EventRow
+from layout_engine.models import ShopperInteraction
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    accepted: int
+    duplicates: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    buyers: frozenset[str] = frozenset()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def ingest(session: Session, raw_events: Sequence[Any], now: datetime) -> IngestReport:
+    parsed: list[Event] = []
+    rejected = []
+    for index, raw in enumerate(raw_events):
+        event, problems = parse_event(raw, now)
+        if event is None:
+            rejected.append({"index": index, "errors": problems})
+        else:
+            parsed.append(event)
+    unique = list({e.event_id: e for e in parsed}.values())
+    stored = _store(session, unique)
+    new = [e for e in unique if e.event_id in stored]
+    _add_purchases(session, new)
+    session.commit()
+    buyers = frozenset(e.user_id for e in new if e.type == "order")
+    return IngestReport(len(new), len(parsed) - len(new), rejected, buyers)
+
+
+def _store(session: Session, events: list[Event]) -> set[str]:
+    if not events:
+        return set()
+    rows = [{"event_id": e.event_id, "type": e.type, "user_id": e.user_id, "occurred_at": e.occurred_at,
+             "page": e.page, "slot_id": e.slot_id, "item_id": e.item_id, "order_id": e.order_id,
+             "revenue": e.revenue, "currency": e.currency} for e in events]  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = builder(EventRow).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+    return set(session.scalars(statement.returning(EventRow.event_id)))
+
+
+def _add_purchases(session: Session, events: list[Event]) -> None:
+    purchases = [
+        {"user_id": e.user_id, "item_id": e.item_id, "event": "purchase", "occurred_at": e.occurred_at,
+         "order_id": e.order_id or ""}
+        for e in events
+        if e.type == "order" and e.item_id
+    ]  # fmt: skip
+    if purchases:
+        session.execute(insert(ShopperInteraction), purchases)
