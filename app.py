@@ -138,7 +138,9 @@ def _register_health(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from core.cli import tokens_cli, users_cli
     from demo.cli import demo_cli
+    from experiments.cli import experiments_cli
 
     app.cli.add_command(tokens_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(experiments_cli)

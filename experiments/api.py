@@ -10,7 +10,7 @@ from core.auth import current_identity, require_scope
 from core.db import utcnow
 from core.errors import BadRequest
 from core.web import db_session, json_body, services
-from experiments import service
+from experiments import analysis, service
 from experiments.events import MAX_BATCH
 from experiments.ingest import ingest
 from layout_engine import pages
@@ -74,3 +74,9 @@ def post_events() -> Any:
     for user_id in report.buyers:
         services().cache.delete(f"hist:{user_id}")
     return jsonify(report.as_dict()), 200
+
+
+@bp.get("/experiments/<key>/results")
+@require_scope("admin")
+def experiment_results(key: str) -> Any:
+    return jsonify(analysis.results(db_session(), key))
