@@ -80,3 +80,13 @@ def post_events() -> Any:
 @require_scope("admin")
 def experiment_results(key: str) -> Any:
     return jsonify(analysis.results(db_session(), key))
+
+
+@bp.post("/experiments/<key>/ship")
+@require_scope("admin")
+def ship_winner(key: str) -> Any:
+    """Stop the experiment and publish the winning variant's version for everyone."""
+    experiment, page = service.ship(db_session(), key, str(json_body().get("variant", "")), _actor())
+    services().experiments.forget(experiment.page_id)
+    services().resolver.publish_pointer(page.slug, page.marketplace)
+    return jsonify({"experiment": experiment.as_dict(), "page": page.as_dict()})

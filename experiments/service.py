@@ -16,7 +16,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from experiments.assignment import ExperimentSpec, Namespace, validate
 from experiments.models import Experiment, ExperimentVariant
 from layout_engine import pages
-from layout_engine.models import LayoutVersion
+from layout_engine.models import LayoutVersion, Page
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
@@ -185,3 +185,24 @@ def _info(session: Session, row: Experiment) -> ExperimentInfo:
         namespace = Namespace(row.namespace, row.namespace_start, row.namespace_end)
     return ExperimentInfo(row.id, row.key, row.page_id, row.status, row.seed, row.hash_version, row.coverage, namespace,
                           tuple(VariantInfo(v.key, v.weight, v.layout_version) for v in variants), row.hypothesis)  # fmt: skip
+
+
+def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[ExperimentInfo, pages.PageInfo]:
+    """Ship the winner: stop the experiment (if running) and publish the variant's layout
+    version as an ordinary, gated and audited publish of the page."""
+    experiment = get_experiment(session, key)
+    variant = next((v for v in experiment.variants if v.key == variant_key), None)
+    if variant is None:
+        raise ValidationFailed("unknown variant", [{"path": "/variant", "message": "not a variant of this experiment"}])
+    row = _row(session, key)
+    page_row = session.get(Page, row.page_id)
+    if page_row is None:
+        raise NotFound("the experiment's page no longer exists")
+    page = pages.get_page(session, page_row.slug, page_row.marketplace)
+    if row.status == "running":
+        experiment = stop(session, key, actor)
+    published = pages.publish(session, page, variant.layout_version, page.etag, actor)
+    audit.record(session, actor, "experiment_shipped", f"{page.marketplace}/{page.slug}", experiment=key,
+                 variant=variant_key, version=variant.layout_version)  # fmt: skip
+    session.commit()
+    return experiment, published

@@ -94,3 +94,19 @@ def test_kill_switch_serves_control_to_everyone_at_once(client: Any, admin_heade
     for user in ("shopper-1", "shopper-2", "shopper-3", "shopper-4"):
         page_now = resolve(client, user)
         assert page_now["experiment"] is None and page_now["version"] == 1
+
+
+def test_shipping_the_winner_stops_the_test_and_publishes_its_version(
+    client: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    create(client, admin_headers)
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    assert client.post("/api/v1/experiments/bday-trending/ship", json={"variant": "nope"},
+                       headers=admin_headers).status_code == 422  # fmt: skip
+    shipped = client.post("/api/v1/experiments/bday-trending/ship", json={"variant": "trending"}, headers=admin_headers)
+    assert shipped.status_code == 200
+    body = shipped.get_json()
+    assert body["experiment"]["status"] == "stopped" and body["page"]["published_version"] == 2
+    assert all(resolve(client, f"shopper-{i}")["version"] == 2 for i in range(5))
+    events = client.get("/api/v1/audit?target=US/birthday", headers=admin_headers).get_json()["events"]
+    assert [e["action"] for e in events[:2]] == ["experiment_shipped", "publish"]
