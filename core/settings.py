@@ -34,7 +34,6 @@ class Settings:
     breaker_min_calls: int = 20
     breaker_failure_ratio: float = 0.5
     breaker_open_s: float = 5.0
-    cache_ttl_s: float = 30.0
     pointer_ttl_s: float = 5.0
     worker_threads: int = 32
     secure_cookies: bool = False

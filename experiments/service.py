@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -62,9 +63,12 @@ def create_experiment(session: Session, page: pages.PageInfo, body: dict[str, An
     variants = _parse_variants(body.get("variants"))
     namespace = _parse_namespace(body.get("namespace"))
     key = body.get("key")
-    spec = ExperimentSpec(str(key), tuple(v.weight for v in variants), float(body.get("coverage", 1.0)),
-                          str(body.get("seed") or key), int(body.get("hash_version", 2)), namespace)  # fmt: skip
-    problems = [{"path": f"/{field}", "message": message} for field, message in validate(spec)]
+    problems: list[dict[str, str]] = []
+    coverage = _number(body, "coverage", 1.0, problems)
+    hash_version = int(_number(body, "hash_version", 2, problems, is_integer=True))
+    spec = ExperimentSpec(str(key), tuple(v.weight for v in variants), coverage, str(body.get("seed") or key),
+                          hash_version, namespace)  # fmt: skip
+    problems += [{"path": f"/{field}", "message": message} for field, message in validate(spec)]
     if not isinstance(key, str) or not KEY.match(key):
         problems.append({"path": "/key", "message": "lower-case letters, digits, - and _"})
     problems += _missing_versions(session, page, variants)
@@ -87,6 +91,18 @@ def create_experiment(session: Session, page: pages.PageInfo, body: dict[str, An
         session.rollback()
         raise Conflict(f"an experiment '{key}' exists already, or two variants share a key") from exc
     return get_experiment(session, str(key))
+
+
+def _number(
+    body: dict[str, Any], name: str, default: float, problems: list[dict[str, str]], is_integer: bool = False
+) -> float:
+    """A numeric field, or `default` with a problem named at its path."""
+    value = body.get(name, default)
+    is_number = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not is_number or (is_integer and not float(value).is_integer()):
+        problems.append({"path": f"/{name}", "message": "expected an integer" if is_integer else "expected a number"})
+        return default
+    return float(value)
 
 
 def _parse_variants(raw: Any) -> list[VariantInfo]:

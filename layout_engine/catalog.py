@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from layout_engine.models import CatalogItemRow, ShopperInteraction
@@ -41,10 +41,6 @@ def load_purchases(connection: Connection | Session, user_id: str) -> tuple[froz
     """(items the shopper bought, number of distinct orders)."""
     rows = connection.execute(_PURCHASES, {"user_id": user_id}).all()
     return frozenset(r[0] for r in rows), len({r[1] for r in rows})
-
-
-def count_items(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(CatalogItemRow)) or 0
 
 
 def search_items(catalog: Mapping[str, CatalogItem], text: str, limit: int = 20) -> list[CatalogItem]:

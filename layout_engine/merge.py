@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-GONE = None
-
 
 @dataclass(frozen=True)
 class MergeConflict:
@@ -55,7 +53,7 @@ def merge_layouts(
         chosen = _pick(b.get(slot_id), m.get(slot_id), t.get(slot_id))
         if chosen is _CONFLICT:
             conflicts.append(MergeConflict(slot_id, "slot", m.get(slot_id), t.get(slot_id)))
-        elif chosen is not GONE:
+        elif chosen is not None:  # None: removed on the side that changed it
             slots[slot_id] = chosen
     order = _merged_order(list(b), list(m), list(t), set(slots))
     if order is None:

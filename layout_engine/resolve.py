@@ -122,8 +122,7 @@ def _curated_reserved(plans: Sequence[SlotPlan], catalog: Mapping[str, CatalogIt
 
 
 def _own_curated(plan: SlotPlan) -> frozenset[str]:
-    slot_type = slots.get(plan.slot_type)
-    return frozenset(slot_type.curated_items(plan.settings)) if slot_type else frozenset()
+    return frozenset(_ordered_curated(plan))
 
 
 def _outcome(

@@ -55,14 +55,6 @@ class PublishedLayout:
     document: Mapping[str, Any]
 
 
-class VariantAssignment(Protocol):
-    experiment_key: str
-    variant_key: str
-    layout_version: int
-
-    def as_dict(self) -> dict[str, object]: ...
-
-
 class VariantChooser(Protocol):
     """Seam for experiments: which layout version this shopper gets, if an experiment runs."""
 

@@ -110,3 +110,12 @@ def test_shipping_the_winner_stops_the_test_and_publishes_its_version(
     assert all(resolve(client, f"shopper-{i}")["version"] == 2 for i in range(5))
     events = client.get("/api/v1/audit?target=US/birthday", headers=admin_headers).get_json()["events"]
     assert [e["action"] for e in events[:2]] == ["experiment_shipped", "publish"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("coverage", "most"), ("coverage", True), ("hash_version", 2.5)])
+def test_non_numeric_settings_are_named_not_a_server_error(
+    client: Any, admin_headers: dict[str, str], page: None, field: str, value: Any
+) -> None:
+    response = create(client, admin_headers, **{field: value})
+    assert response.status_code == 422
+    assert f"/{field}" in {e["path"] for e in response.get_json()["errors"]}
