@@ -1,33 +1,47 @@
 """Experiment results: per-variant sufficient statistics aggregated in SQL, then the pure
 statistics. Raw events never come into Python; one row per variant does.
 
-A user counts from their first exposure on; only orders after it and inside the
-experiment window count (an order before exposure cannot be an effect).
+A user counts from their first exposure in the current phase on; only orders after
+it and inside the experiment window count (an order before exposure cannot be an
+effect). The window runs from the phase's start to the stop, the planned end or now,
+whichever comes first.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from experiments import stats
-from experiments.models import EventRow, Experiment, Exposure
+from experiments import stats, verdict
+from experiments.models import EventRow, Exposure
 from experiments.service import ExperimentInfo, get_experiment
 
 METRICS = (("conversion", stats.conversion), ("aov", stats.average_order_value),
            ("revenue_per_visitor", stats.revenue_per_visitor))  # fmt: skip
 SRM_THRESHOLD = 0.001
+MAX_TIMELINE_POINTS = 30
+EMPTY = stats.VariantStats(0, 0, 0, 0, 0, 0, 0)
 
 
 def sufficient_statistics(
-    session: Session, experiment_id: int, start: datetime, end: datetime
+    session: Session,
+    experiment_id: int,
+    start: datetime,
+    end: datetime,
+    phase: int = 0,
+    exposed_by: datetime | None = None,
 ) -> dict[int, stats.VariantStats]:
-    """{variant index: sums over its users}, computed by the database."""
+    """{variant index: sums over its users}, computed by the database. `exposed_by` keeps only
+    users first seen by then (a point on the cumulative timeline)."""
+    exposed = [Exposure.experiment_id == experiment_id, Exposure.phase == phase]
+    if exposed_by is not None:
+        exposed.append(Exposure.first_seen_at <= exposed_by)
     orders = (
         select(Exposure.variant, Exposure.user_id,
                func.count(func.distinct(EventRow.order_id)).label("orders"),
@@ -36,7 +50,7 @@ def sufficient_statistics(
         .outerjoin(EventRow, and_(EventRow.user_id == Exposure.user_id, EventRow.type == "order",
                                   EventRow.occurred_at >= Exposure.first_seen_at,
                                   EventRow.occurred_at >= start, EventRow.occurred_at <= end))
-        .where(Exposure.experiment_id == experiment_id)
+        .where(*exposed)
         .group_by(Exposure.variant, Exposure.user_id)
         .subquery()
     )  # fmt: skip
@@ -53,40 +67,101 @@ def sufficient_statistics(
     }  # fmt: skip
 
 
-def results(session: Session, key: str, now: datetime | None = None) -> dict[str, Any]:
+def window(experiment: ExperimentInfo, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The phase's start to its stop, planned end or now, whichever is first."""
+    now = now or utcnow()
+    start = experiment.started_at or now
+    ends = [moment for moment in (experiment.ended_at, experiment.ends_at, now) if moment is not None]
+    return start, max(start, min(ends))
+
+
+def results(session: Session, key: str, now: datetime | None = None, with_timeline: bool = True) -> dict[str, Any]:
+    """The whole report: statistics used, per-metric comparisons, SRM, guardrails, timeline."""
     experiment = get_experiment(session, key)
-    row = session.get(Experiment, experiment.id)
-    start = row.started_at if row and row.started_at else datetime.min.replace(tzinfo=utcnow().tzinfo)
-    end = row.ended_at if row and row.ended_at else (now or utcnow())
-    by_variant = sufficient_statistics(session, experiment.id, start, end)
-    return _report(experiment, by_variant)
+    start, end = window(experiment, now)
+    by_variant = sufficient_statistics(session, experiment.id, start, end, experiment.phase)
+    report = _report(experiment, by_variant)
+    report["window"] = {"start": _iso(start), "end": _iso(end)}
+    report["timeline"] = timeline(session, experiment, start, end) if with_timeline else []
+    return report
 
 
-def _report(experiment: ExperimentInfo, by_variant: dict[int, stats.VariantStats]) -> dict[str, Any]:
-    empty = stats.VariantStats(0, 0, 0, 0, 0, 0, 0)
-    per_variant = [by_variant.get(i, empty) for i in range(len(experiment.variants))]
-    comparisons = [
+def timeline(session: Session, experiment: ExperimentInfo, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Cumulative relative lift (with its 95% CI) at the end of each day, at most 30 points;
+    sums of squares do not add up day by day, so each point is its own aggregation."""
+    days = max(1, math.ceil((end - start).total_seconds() / 86400))
+    step = max(1, math.ceil(days / MAX_TIMELINE_POINTS))
+    points: list[dict[str, Any]] = []
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    for offset in range(step, days + step, step):
+        cutoff = min(end, midnight + timedelta(days=offset))
+        by_variant = sufficient_statistics(session, experiment.id, start, cutoff, experiment.phase, cutoff)
+        per_variant = [by_variant.get(i, EMPTY) for i in range(len(experiment.variants))]
+        for variant, name, comparison in _comparisons(experiment, per_variant):
+            ci = comparison.rel_ci
+            points.append({"date": (cutoff - timedelta(microseconds=1)).date().isoformat(), "variant": variant,
+                           "metric": name, "rel_lift": comparison.rel_lift,
+                           "rel_ci": None if ci is None else [ci.low, ci.high],
+                           "users": sum(v.users for v in per_variant)})  # fmt: skip
+        if cutoff >= end:
+            break
+    return points
+
+
+def _comparisons(experiment: ExperimentInfo, per_variant: list[stats.VariantStats]) -> list[tuple[str, str, Any]]:
+    return [
         (variant.key, name, compare(per_variant[0], per_variant[i]))
         for i, variant in enumerate(experiment.variants)
         if i > 0
         for name, compare in METRICS
     ]
+
+
+def _report(experiment: ExperimentInfo, by_variant: dict[int, stats.VariantStats]) -> dict[str, Any]:
+    per_variant = [by_variant.get(i, EMPTY) for i in range(len(experiment.variants))]
+    comparisons = _comparisons(experiment, per_variant)
     adjusted = iter(stats.holm([c.p_value for _, _, c in comparisons if c.p_value is not None]))
+    roles = _roles(experiment)
+    metrics = []
+    for variant, name, c in comparisons:
+        entry = {"variant": variant, **_comparison(c), "role": roles.get(name, "secondary"),
+                 "adjusted_p_value": next(adjusted) if c.p_value is not None else None}  # fmt: skip
+        reading = _reading(entry)
+        entry["is_significant"] = verdict.is_significant(reading)
+        entry["summary"] = verdict.summary(reading)
+        metrics.append(entry)
     srm = stats.sample_ratio_mismatch([v.users for v in per_variant], [v.weight for v in experiment.variants])
+    guardrails = [
+        {"variant": m["variant"], "metric": m["metric"], "message": warning}
+        for m in metrics
+        if m["role"] == "guardrail" and (warning := verdict.guardrail_warning(_reading(m))) is not None
+    ]
     return {
         "experiment": experiment.as_dict(),
         "variants": [{"key": v.key, **asdict(s)} for v, s in zip(experiment.variants, per_variant, strict=True)],
-        "metrics": [
-            {
-                "variant": variant,
-                **_comparison(c),
-                "adjusted_p_value": next(adjusted) if c.p_value is not None else None,
-            }
-            for variant, _, c in comparisons
-        ],
-        "srm": {"p_value": srm, "is_mismatch": srm is not None and srm < SRM_THRESHOLD},
+        "metrics": metrics,
+        "srm": {
+            "p_value": srm,
+            "is_mismatch": srm is not None and srm < SRM_THRESHOLD,
+            "expected_weights": [v.weight for v in experiment.variants],
+        },  # fmt: skip
+        "guardrails": guardrails,
         "correction": "holm",
+        "alpha": verdict.ALPHA,
     }
+
+
+def _roles(experiment: ExperimentInfo) -> dict[str, str]:
+    chosen = experiment.metrics or {}
+    roles = {name: "guardrail" for name in chosen.get("guardrails", [])}
+    roles.update({name: "primary" for name in chosen.get("primary", [])})
+    return roles
+
+
+def _reading(entry: dict[str, Any]) -> verdict.Reading:
+    ci = entry["rel_ci"]
+    return verdict.Reading(entry["variant"], entry["metric"], entry["rel_lift"], None if ci is None else (ci[0], ci[1]),
+                           entry["p_value"], entry["adjusted_p_value"], entry["error"])  # fmt: skip
 
 
 def _comparison(c: stats.Comparison) -> dict[str, Any]:
@@ -95,3 +170,7 @@ def _comparison(c: stats.Comparison) -> dict[str, Any]:
         interval = getattr(c, name)
         out[name] = None if interval is None else [interval.low, interval.high]
     return out
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

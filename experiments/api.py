@@ -1,16 +1,16 @@
-"""Experiments admin API: define, list, start and stop (the kill switch)."""
+"""Experiments admin API: define, edit, list, start and stop (the kill switch), ship, results, plan."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from core.auth import current_identity, require_scope
 from core.db import utcnow
-from core.errors import BadRequest
+from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
-from experiments import analysis, service
+from experiments import analysis, planner, service
 from experiments.events import MAX_BATCH
 from experiments.ingest import ingest
 from layout_engine import pages
@@ -39,6 +39,38 @@ def list_experiments() -> Any:
         marketplace = pages.validate_marketplace(request.args.get("marketplace"))
         page_id = pages.get_page(db_session(), request.args["page"], marketplace).id
     return jsonify({"experiments": [e.as_dict() for e in service.list_experiments(db_session(), page_id)]})
+
+
+@bp.get("/experiments/<key>")
+@require_scope("admin")
+def get_experiment(key: str) -> Response:
+    return _with_etag(service.get_experiment(db_session(), key))
+
+
+@bp.patch("/experiments/<key>")
+@require_scope("admin")
+def update_experiment(key: str) -> Response:
+    """Edit with If-Match (the ETag from GET); a running experiment's assignment changes only
+    with `"rerandomize": true`."""
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise PreconditionRequired("send If-Match with the experiment's ETag (from GET /api/v1/experiments/<key>)")
+    experiment = service.update_experiment(db_session(), key, json_body(), if_match, _actor())
+    services().experiments.forget(experiment.page_id)
+    return _with_etag(experiment)
+
+
+def _with_etag(experiment: service.ExperimentInfo) -> Response:
+    response = jsonify(experiment.as_dict())
+    response.headers["ETag"] = experiment.etag
+    return response
+
+
+@bp.get("/experiments/plan")
+@require_scope("admin")
+def plan_experiment() -> Any:
+    """Power and sample size: users per variant and days for an effect, or the effect detectable in some days."""
+    return jsonify(planner.plan_from_query(request.args.to_dict()))
 
 
 @bp.post("/experiments/<key>/start")
@@ -79,7 +111,8 @@ def post_events() -> Any:
 @bp.get("/experiments/<key>/results")
 @require_scope("admin")
 def experiment_results(key: str) -> Any:
-    return jsonify(analysis.results(db_session(), key))
+    with_timeline = request.args.get("timeline", "1") not in ("0", "false")
+    return jsonify(analysis.results(db_session(), key, with_timeline=with_timeline))
 
 
 @bp.post("/experiments/<key>/ship")

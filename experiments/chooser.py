@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.db import Database
+from core.db import Database, utcnow
 from experiments.assignment import assign
 from experiments.exposures import ExposureRecorder
 from experiments.service import ExperimentInfo, running_for_page
@@ -37,17 +37,29 @@ class ExperimentChooser:
         self._clock = clock
         self._running: dict[int, tuple[float, ExperimentInfo | None]] = {}
 
-    def choose(self, page_id: int, user_id: str | None, preview_variant: str | None = None) -> Assignment | None:
+    def choose(
+        self,
+        page_id: int,
+        user_id: str | None,
+        preview_variant: str | None = None,
+        is_in_audience: Callable[[str], bool] = lambda _audience: True,
+    ) -> Assignment | None:
+        """The shopper's variant, or None (the published page) when no experiment serves them:
+        none running, past its planned end, outside its audience, namespace or coverage."""
         experiment = self._running_experiment(page_id)
         if experiment is None:
             return None
         if preview_variant is not None:
             forced = next((v for v in experiment.variants if v.key == preview_variant), None)
             return None if forced is None else Assignment(experiment.key, forced.key, forced.layout_version, True)
+        if not experiment.is_serving(utcnow()):
+            return None
+        if experiment.audience is not None and not is_in_audience(experiment.audience):
+            return None
         index = assign(experiment.spec, user_id) if user_id else None
         if index is None:
             return None
-        self._recorder.record(experiment.id, str(user_id), index)
+        self._recorder.record(experiment.id, experiment.phase, str(user_id), index)
         variant = experiment.variants[index]
         return Assignment(experiment.key, variant.key, variant.layout_version)
 

@@ -20,7 +20,7 @@ def experiments_cli() -> None:
 def results_command(key: str) -> None:
     """Per-variant statistics and, per metric, lift with its 95% CI and p-values (raw and Holm-adjusted)."""
     with services().db.session() as session:
-        report = results(session, key)
+        report = results(session, key, with_timeline=False)
     click.echo(f"Experiment {key} ({report['experiment']['status']})")
     click.echo(f"{'variant':<14}{'users':>9}{'converters':>12}{'orders':>9}{'revenue':>12}")
     for v in report["variants"]:
@@ -29,10 +29,17 @@ def results_command(key: str) -> None:
                f"{'p':>9}{'p (Holm)':>10}")  # fmt: skip
     for m in report["metrics"]:
         click.echo(_metric_line(m))
+    click.echo("")
+    for m in report["metrics"]:
+        click.echo(f"{'*' if m['is_significant'] else '-'} [{m['role']}] {m['summary']}")
+    for warning in report["guardrails"]:
+        click.echo(f"! {warning['message']}")
     srm = report["srm"]
     if srm["p_value"] is not None:
         warning = "  SAMPLE RATIO MISMATCH: do not trust these results" if srm["is_mismatch"] else ""
         click.echo(f"\nSample ratio check p = {srm['p_value']:.4f}{warning}")
+    click.echo(f"p-values adjusted for {len(report['metrics'])} comparisons ({report['correction']}); "
+               f"* = significant at alpha {report['alpha']}")  # fmt: skip
 
 
 def _metric_line(m: dict) -> str:  # type: ignore[type-arg]

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 class ExposureRecorder:
     def __init__(self, db: Database, flush_every_s: float = 1.0, max_batch: int = 500, seen_limit: int = 200_000):
         self._db = db
-        self._pending: list[tuple[int, str, int, datetime]] = []
-        self._seen: OrderedDict[tuple[int, str], None] = OrderedDict()  # skips repeats before the DB does
+        self._pending: list[tuple[int, int, str, int, datetime]] = []
+        self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()  # skips repeats before the DB does
         self._seen_limit = seen_limit
         self._max_batch = max_batch
         self._lock = threading.Lock()
@@ -33,16 +33,16 @@ class ExposureRecorder:
         self._thread.start()
         atexit.register(self.close)
 
-    def record(self, experiment_id: int, user_id: str, variant: int) -> None:
+    def record(self, experiment_id: int, phase: int, user_id: str, variant: int) -> None:
         """Cheap and non-blocking: the request only appends to a list."""
-        key = (experiment_id, user_id)
+        key = (experiment_id, phase, user_id)
         with self._lock:
             if key in self._seen:
                 return
             self._seen[key] = None
             if len(self._seen) > self._seen_limit:
                 self._seen.popitem(last=False)
-            self._pending.append((experiment_id, user_id, variant, utcnow()))
+            self._pending.append((experiment_id, phase, user_id, variant, utcnow()))
             if len(self._pending) >= self._max_batch:
                 self._wake.set()
 
@@ -51,9 +51,12 @@ class ExposureRecorder:
             batch, self._pending = self._pending, []
         if not batch:
             return 0
-        rows = [{"experiment_id": e, "user_id": u, "variant": v, "first_seen_at": t} for e, u, v, t in batch]
+        rows = [{"experiment_id": e, "phase": p, "user_id": u, "variant": v, "first_seen_at": t}
+                for e, p, u, v, t in batch]  # fmt: skip
         insert = pg_insert if self._db.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(Exposure).values(rows).on_conflict_do_nothing(index_elements=["experiment_id", "user_id"])
+        statement = (
+            insert(Exposure).values(rows).on_conflict_do_nothing(index_elements=["experiment_id", "phase", "user_id"])
+        )
         with self._db.engine.begin() as connection:
             connection.execute(statement)
         return len(batch)

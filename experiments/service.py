@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import utcnow
-from core.errors import Conflict, NotFound, ValidationFailed
-from experiments.assignment import ExperimentSpec, Namespace, validate
-from experiments.models import Experiment, ExperimentVariant
+from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from experiments import definition
+from experiments.assignment import ExperimentSpec, Namespace
+from experiments.definition import VariantInfo
+from experiments.models import Experiment, ExperimentVariant, Exposure
 from layout_engine import pages
+from layout_engine.audiences import known_audiences
 from layout_engine.models import LayoutVersion, Page
 
-KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-
-
-@dataclass(frozen=True)
-class VariantInfo:
-    key: str
-    weight: float
-    layout_version: int
+# Changing these while an experiment runs moves shoppers between variants and spoils the
+# comparison; it is refused unless the caller asks for a re-randomization (a new phase).
+ASSIGNMENT_FIELDS = ("variants", "seed", "hash_version", "namespace")
+EDITABLE_WHEN_STOPPED = ("hypothesis", "metrics")
 
 
 @dataclass(frozen=True)
@@ -41,11 +39,28 @@ class ExperimentInfo:
     namespace: Namespace | None
     variants: tuple[VariantInfo, ...]
     hypothesis: str = ""
+    page: str = ""
+    marketplace: str = ""
+    audience: str | None = None
+    metrics: dict[str, list[str]] | None = None
+    phase: int = 0
+    revision: int = 1
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    ends_at: datetime | None = None
 
     @property
     def spec(self) -> ExperimentSpec:
         weights = tuple(v.weight for v in self.variants)
         return ExperimentSpec(self.key, weights, self.coverage, self.seed, self.hash_version, self.namespace)
+
+    @property
+    def etag(self) -> str:
+        return f'"exp-{self.id}-{self.revision}"'
+
+    def is_serving(self, now: datetime) -> bool:
+        """Running and not past its planned end (after which everyone gets control)."""
+        return self.status == "running" and (self.ends_at is None or now < self.ends_at)
 
     def as_dict(self) -> dict[str, Any]:
         namespace = None
@@ -55,81 +70,51 @@ class ExperimentInfo:
             "key": self.key, "status": self.status, "seed": self.seed, "hash_version": self.hash_version,
             "coverage": self.coverage, "namespace": namespace, "hypothesis": self.hypothesis,
             "variants": [{"key": v.key, "weight": v.weight, "layout_version": v.layout_version} for v in self.variants],
+            "page": self.page, "marketplace": self.marketplace, "audience": self.audience,
+            "metrics": self.metrics or definition.DEFAULT_METRICS, "phase": self.phase, "revision": self.revision,
+            "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at), "ends_at": _iso(self.ends_at),
         }  # fmt: skip
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def create_experiment(session: Session, page: pages.PageInfo, body: dict[str, Any], actor: str) -> ExperimentInfo:
     """A draft experiment on `page`; variants point at the page's saved versions, control first."""
-    variants = _parse_variants(body.get("variants"))
-    namespace = _parse_namespace(body.get("namespace"))
-    key = body.get("key")
-    problems: list[dict[str, str]] = []
-    coverage = _number(body, "coverage", 1.0, problems)
-    hash_version = int(_number(body, "hash_version", 2, problems, is_integer=True))
-    spec = ExperimentSpec(str(key), tuple(v.weight for v in variants), coverage, str(body.get("seed") or key),
-                          hash_version, namespace)  # fmt: skip
-    problems += [{"path": f"/{field}", "message": message} for field, message in validate(spec)]
-    if not isinstance(key, str) or not KEY.match(key):
-        problems.append({"path": "/key", "message": "lower-case letters, digits, - and _"})
-    problems += _missing_versions(session, page, variants)
+    parsed = definition.parse(body, known_audiences())
+    problems = parsed.problems + _missing_versions(session, page, parsed.values.get("variants", []))
     if problems:
         raise ValidationFailed("the experiment is not valid", problems)
-    row = Experiment(key=key, page_id=page.id, hypothesis=str(body.get("hypothesis", "")), seed=spec.seed,
-                     hash_version=spec.hash_version, coverage=spec.coverage,
-                     namespace=namespace.name if namespace else None,
-                     namespace_start=namespace.start if namespace else None,
-                     namespace_end=namespace.end if namespace else None, metrics=body.get("metrics") or {})  # fmt: skip
+    values = parsed.values
+    namespace = values.get("namespace")
+    row = Experiment(key=values["key"], page_id=page.id, hypothesis=values.get("hypothesis", ""),
+                     seed=values.get("seed") or values["key"], hash_version=values.get("hash_version", 2),
+                     coverage=values.get("coverage", 1.0), audience=values.get("audience"),
+                     metrics=values.get("metrics") or definition.DEFAULT_METRICS, ends_at=values.get("ends_at"),
+                     **_namespace_columns(namespace))  # fmt: skip
     session.add(row)
     try:
         session.flush()
-        for position, v in enumerate(variants):
-            session.add(ExperimentVariant(experiment_id=row.id, position=position, key=v.key, weight=v.weight,
-                                          layout_version=v.layout_version))  # fmt: skip
-        audit.record(session, actor, "experiment_created", f"{page.marketplace}/{page.slug}", experiment=key)
+        _write_variants(session, row.id, values["variants"])
+        audit.record(session, actor, "experiment_created", f"{page.marketplace}/{page.slug}", experiment=row.key)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"an experiment '{key}' exists already, or two variants share a key") from exc
-    return get_experiment(session, str(key))
+        raise Conflict(f"an experiment '{values['key']}' exists already") from exc
+    return get_experiment(session, row.key)
 
 
-def _number(
-    body: dict[str, Any], name: str, default: float, problems: list[dict[str, str]], is_integer: bool = False
-) -> float:
-    """A numeric field, or `default` with a problem named at its path."""
-    value = body.get(name, default)
-    is_number = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-    if not is_number or (is_integer and not float(value).is_integer()):
-        problems.append({"path": f"/{name}", "message": "expected an integer" if is_integer else "expected a number"})
-        return default
-    return float(value)
+def _namespace_columns(namespace: Namespace | None) -> dict[str, Any]:
+    if namespace is None:
+        return {"namespace": None, "namespace_start": None, "namespace_end": None}
+    return {"namespace": namespace.name, "namespace_start": namespace.start, "namespace_end": namespace.end}
 
 
-def _parse_variants(raw: Any) -> list[VariantInfo]:
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise ValidationFailed("the experiment is not valid", [{"path": "/variants", "message": "two or more"}])
-    variants, problems = [], []
-    for i, item in enumerate(raw):
-        try:
-            variants.append(VariantInfo(str(item["key"]), float(item["weight"]), int(item["layout_version"])))
-        except (KeyError, TypeError, ValueError):
-            problems.append({"path": f"/variants/{i}", "message": "needs key, weight and layout_version"})
-    if problems:
-        raise ValidationFailed("the experiment is not valid", problems)
-    return variants
-
-
-def _parse_namespace(raw: Any) -> Namespace | None:
-    if raw is None:
-        return None
-    try:
-        start, end = raw["range"]
-        return Namespace(str(raw["name"]), float(start), float(end))
-    except (KeyError, TypeError, ValueError):
-        raise ValidationFailed(
-            "the experiment is not valid",
-            [{"path": "/namespace", "message": 'like {"name": "home", "range": [0, 0.5]}'}],
-        ) from None
+def _write_variants(session: Session, experiment_id: int, variants: list[VariantInfo]) -> None:
+    for position, v in enumerate(variants):
+        session.add(ExperimentVariant(experiment_id=experiment_id, position=position, key=v.key, weight=v.weight,
+                                      layout_version=v.layout_version))  # fmt: skip
 
 
 def _missing_versions(session: Session, page: pages.PageInfo, variants: list[VariantInfo]) -> list[dict[str, str]]:
@@ -142,10 +127,7 @@ def _missing_versions(session: Session, page: pages.PageInfo, variants: list[Var
 
 
 def get_experiment(session: Session, key: str) -> ExperimentInfo:
-    row = session.scalars(select(Experiment).where(Experiment.key == key)).first()
-    if row is None:
-        raise NotFound(f"no experiment '{key}'")
-    return _info(session, row)
+    return _info(session, _row(session, key))
 
 
 def list_experiments(session: Session, page_id: int | None = None) -> list[ExperimentInfo]:
@@ -168,8 +150,8 @@ def start(session: Session, key: str, actor: str) -> ExperimentInfo:
         raise Conflict(f"experiment '{key}' is {row.status}; only a draft can start")
     if running_for_page(session, row.page_id) is not None:
         raise Conflict("another experiment is running on this page; stop it first")
-    row.status, row.started_at = "running", utcnow()
-    audit.record(session, actor, "experiment_started", "", experiment=key)
+    row.status, row.started_at, row.revision = "running", utcnow(), row.revision + 1
+    audit.record(session, actor, "experiment_started", _target(session, row), experiment=key)
     session.commit()
     return _info(session, row)
 
@@ -179,10 +161,107 @@ def stop(session: Session, key: str, actor: str) -> ExperimentInfo:
     row = _row(session, key)
     if row.status != "running":
         raise Conflict(f"experiment '{key}' is {row.status}; only a running experiment can stop")
-    row.status, row.ended_at = "stopped", utcnow()
-    audit.record(session, actor, "experiment_stopped", "", experiment=key)
+    row.status, row.ended_at, row.revision = "stopped", utcnow(), row.revision + 1
+    audit.record(session, actor, "experiment_stopped", _target(session, row), experiment=key)
     session.commit()
     return _info(session, row)
+
+
+def update_experiment(session: Session, key: str, body: dict[str, Any], if_match: str, actor: str) -> ExperimentInfo:
+    """Edit a definition. A running experiment keeps its assignment unless `rerandomize` is true:
+    then it starts a new phase (new seed unless one is given, fresh exposures), which is audited."""
+    current = get_experiment(session, key)
+    if if_match.strip() not in (current.etag, "W/" + current.etag):
+        raise PreconditionFailed("the experiment changed since you loaded it; reload and try again")
+    changes = {k: v for k, v in body.items() if k not in ("key", "rerandomize")}
+    parsed = definition.parse({"key": key, **changes}, known_audiences(), is_partial=True)
+    page = session.get(Page, current.page_id)
+    versions = parsed.values.get("variants", [])
+    page_info = pages.get_page(session, page.slug, page.marketplace) if page else None
+    problems = parsed.problems + (_missing_versions(session, page_info, versions) if page_info else [])
+    if problems:
+        raise ValidationFailed("the experiment is not valid", problems)
+    values = {k: v for k, v in parsed.values.items() if k != "key"}
+    is_rerandomized = _check_allowed(current, values, body.get("rerandomize") is True)
+    _apply(session, current, values, is_rerandomized)
+    details = {"fields": sorted(values)}
+    if is_rerandomized:
+        audit.record(session, actor, "experiment_rerandomized", _target(session, current), experiment=key,
+                     phase=current.phase + 1, **details)  # fmt: skip
+    else:
+        audit.record(session, actor, "experiment_updated", _target(session, current), experiment=key, **details)
+    session.commit()
+    return get_experiment(session, key)
+
+
+def _check_allowed(current: ExperimentInfo, values: dict[str, Any], rerandomize: bool) -> bool:
+    """Whether this edit re-randomizes; raises Conflict for edits the experiment's status forbids."""
+    if current.status == "stopped":
+        refused = sorted(set(values) - set(EDITABLE_WHEN_STOPPED))
+        if refused:
+            raise Conflict("a stopped experiment keeps its definition; only its hypothesis and metrics change",
+                           [{"path": f"/{name}", "message": "cannot change after the experiment stopped"}
+                            for name in refused])  # fmt: skip
+        return False
+    if current.status != "running":
+        return False
+    moved = [name for name in ASSIGNMENT_FIELDS if name in values and _differs(current, name, values[name])]
+    if "coverage" in values and values["coverage"] < current.coverage:
+        moved.append("coverage")  # lowering coverage would move included shoppers out
+    if moved and not rerandomize:
+        raise Conflict(
+            "changing this while the experiment runs would move shoppers between variants; "
+            'send "rerandomize": true to start a new phase with fresh assignments',
+            [{"path": f"/{name}", "message": "refused while running unless re-randomized"} for name in moved],
+        )
+    return bool(moved) and rerandomize
+
+
+def _differs(current: ExperimentInfo, name: str, value: Any) -> bool:
+    if name == "variants":
+        return tuple(value) != current.variants
+    return bool(getattr(current, name) != value) if name != "seed" else value is not None and value != current.seed
+
+
+def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is_rerandomized: bool) -> None:
+    """One compare-and-swap UPDATE on the revision, so a concurrent edit cannot be overwritten."""
+    columns = {k: values[k] for k in ("hypothesis", "coverage", "hash_version", "audience", "metrics", "ends_at")
+               if k in values}  # fmt: skip
+    if "seed" in values and values["seed"] is not None:
+        columns["seed"] = values["seed"]
+    if "namespace" in values:
+        columns.update(_namespace_columns(values["namespace"]))
+    if is_rerandomized:
+        phase = current.phase + 1
+        columns.update(phase=phase, started_at=utcnow())
+        if "seed" not in columns or columns["seed"] == current.seed:
+            columns["seed"] = f"{current.key}-phase-{phase}"
+    done = session.execute(
+        update(Experiment)
+        .where(Experiment.id == current.id, Experiment.revision == current.revision)
+        .values(revision=current.revision + 1, **columns)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise PreconditionFailed("someone else changed the experiment at the same moment; reload and try again")
+    if "variants" in values:
+        session.execute(ExperimentVariant.__table__.delete().where(ExperimentVariant.experiment_id == current.id))
+        _write_variants(session, current.id, values["variants"])
+
+
+def _target(session: Session, experiment: Experiment | ExperimentInfo) -> str:
+    page = session.get(Page, experiment.page_id)
+    return "" if page is None else f"{page.marketplace}/{page.slug}"
+
+
+def exposures_per_day(session: Session, experiment: ExperimentInfo, now: datetime | None = None) -> float | None:
+    """Average new shoppers a day so far in the current phase (the planner's traffic estimate)."""
+    count = session.scalar(select(func.count()).select_from(Exposure).where(
+        Exposure.experiment_id == experiment.id, Exposure.phase == experiment.phase))  # fmt: skip
+    if not count or experiment.started_at is None:
+        return None
+    days = max(((now or utcnow()) - experiment.started_at).total_seconds() / 86400, 1.0)
+    return float(count) / days
 
 
 def _row(session: Session, key: str) -> Experiment:
@@ -199,8 +278,13 @@ def _info(session: Session, row: Experiment) -> ExperimentInfo:
     namespace = None
     if row.namespace is not None and row.namespace_start is not None and row.namespace_end is not None:
         namespace = Namespace(row.namespace, row.namespace_start, row.namespace_end)
-    return ExperimentInfo(row.id, row.key, row.page_id, row.status, row.seed, row.hash_version, row.coverage, namespace,
-                          tuple(VariantInfo(v.key, v.weight, v.layout_version) for v in variants), row.hypothesis)  # fmt: skip
+    page = session.get(Page, row.page_id)
+    return ExperimentInfo(
+        row.id, row.key, row.page_id, row.status, row.seed, row.hash_version, row.coverage, namespace,
+        tuple(VariantInfo(v.key, v.weight, v.layout_version) for v in variants), row.hypothesis,
+        page.slug if page else "", page.marketplace if page else "", row.audience, row.metrics or None,
+        row.phase, row.revision, row.started_at, row.ended_at, row.ends_at,
+    )  # fmt: skip
 
 
 def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[ExperimentInfo, pages.PageInfo]:
@@ -215,10 +299,10 @@ def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[Expe
     if page_row is None:
         raise NotFound("the experiment's page no longer exists")
     page = pages.get_page(session, page_row.slug, page_row.marketplace)
-    if row.status == "running":
-        experiment = stop(session, key, actor)
-    published = pages.publish(session, page, variant.layout_version, page.etag, actor)
+    if row.status == "running":  # stopped in the publish's transaction: both happen or neither
+        row.status, row.ended_at, row.revision = "stopped", utcnow(), row.revision + 1
+        audit.record(session, actor, "experiment_stopped", _target(session, row), experiment=key)
     audit.record(session, actor, "experiment_shipped", f"{page.marketplace}/{page.slug}", experiment=key,
                  variant=variant_key, version=variant.layout_version)  # fmt: skip
-    session.commit()
-    return experiment, published
+    published = pages.publish(session, page, variant.layout_version, page.etag, actor)
+    return get_experiment(session, key), published

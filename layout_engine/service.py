@@ -23,7 +23,7 @@ from sqlalchemy import select
 from core.cache import Cache
 from core.db import Database
 from core.errors import NotFound
-from layout_engine.audiences import ShopperContext, known_audiences
+from layout_engine.audiences import ShopperContext, is_member, known_audiences
 from layout_engine.catalog import load_catalog, load_purchases
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
@@ -58,7 +58,13 @@ class PublishedLayout:
 class VariantChooser(Protocol):
     """Seam for experiments: which layout version this shopper gets, if an experiment runs."""
 
-    def choose(self, page_id: int, user_id: str | None, preview_variant: str | None = None) -> Any: ...
+    def choose(
+        self,
+        page_id: int,
+        user_id: str | None,
+        preview_variant: str | None = None,
+        is_in_audience: Callable[[str], bool] = ...,
+    ) -> Any: ...
 
 
 def pointer_key(slug: str, marketplace: str) -> str:
@@ -93,9 +99,10 @@ class PageResolver:
         started = self._clock()
         layout = self.published_layout(query.slug, query.marketplace)
         context = self._context(query)
-        assignment = (
-            self._variants.choose(layout.page_id, query.user_id, query.preview_variant) if self._variants else None
-        )
+        assignment = None
+        if self._variants is not None:
+            assignment = self._variants.choose(layout.page_id, query.user_id, query.preview_variant,
+                                               lambda audience: is_member(audience, context))  # fmt: skip
         if assignment is not None and assignment.layout_version != layout.number:
             layout = self._version_layout(layout, assignment.layout_version)
         experiment = assignment.as_dict() if assignment is not None else None

@@ -24,7 +24,7 @@ from core.audit import AuditEvent  # noqa: E402
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
-from experiments.models import Experiment, ExperimentVariant, Exposure  # noqa: E402
+from experiments.models import EventRow, Experiment, ExperimentVariant, Exposure  # noqa: E402
 from layout_engine.drafts import Draft  # noqa: E402
 from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInteraction  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
@@ -156,6 +156,7 @@ def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
         for model in (
+            EventRow,
             Exposure,
             ExperimentVariant,
             Experiment,

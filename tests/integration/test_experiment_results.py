@@ -63,3 +63,49 @@ def test_cli_prints_the_results_table(runner: Any, db_session: Any, running: int
     assert result.exit_code == 0, result.output
     assert "control" in result.output and "conversion" in result.output
     assert "SAMPLE RATIO MISMATCH" in result.output
+
+
+def test_posting_the_same_events_twice_leaves_the_same_results(
+    client: Any, admin_headers: dict[str, str], db_session: Any, running: int
+) -> None:
+    seen = START + timedelta(hours=1)
+    db_session.execute(insert(Exposure), [{"experiment_id": running, "user_id": f"u{i}", "variant": i % 2,
+                                            "first_seen_at": seen} for i in range(60)])  # fmt: skip
+    db_session.commit()
+    batch = [{"event_id": f"ev-{i}-{k}", "type": "order", "user_id": f"u{i}", "order_id": f"o-{i}-{k}",
+              "revenue": 20.0 + 7 * (i % 5) + k, "currency": "USD", "occurred_at": "2026-11-01T03:00:00Z"}
+             for i in range(0, 60, 4) for k in range(1 + i % 3)]  # fmt: skip
+    batch.append({"event_id": "bad", "type": "order", "user_id": "u1", "occurred_at": "2026-11-01T03:00:00Z"})
+
+    def post_and_read() -> tuple[dict[str, Any], dict[str, Any]]:
+        posted = client.post("/api/v1/events", json={"events": batch}, headers=admin_headers).get_json()
+        report = client.get("/api/v1/experiments/bday-trending/results", headers=admin_headers).get_json()
+        return posted, report
+
+    first_post, first = post_and_read()
+    second_post, second = post_and_read()
+    assert first_post["accepted"] == len(batch) - 1 and [r["index"] for r in first_post["rejected"]] == [len(batch) - 1]
+    assert second_post["accepted"] == 0 and second_post["duplicates"] == len(batch) - 1
+    assert first["variants"] == second["variants"] and first["metrics"] == second["metrics"]
+    assert sum(v["orders"] for v in first["variants"]) == len(batch) - 1
+
+
+def test_results_state_significance_in_words_and_warn_of_a_skewed_split(
+    client: Any, admin_headers: dict[str, str], db_session: Any, running: int
+) -> None:
+    seen = START + timedelta(hours=1)
+    db_session.execute(insert(Exposure), [{"experiment_id": running, "user_id": f"u{i}", "variant": int(i >= 700),
+                                            "first_seen_at": seen} for i in range(1000)])  # fmt: skip
+    orders = [{"event_id": f"o{i}", "type": "order", "user_id": f"u{i}", "order_id": f"o{i}", "revenue": 40.0 + i % 9,
+               "currency": "USD", "occurred_at": seen + timedelta(hours=2)}
+              for i in range(1000) if (i < 700 and i % 10 == 0) or (i >= 700 and i % 4 == 0)]  # fmt: skip
+    db_session.execute(insert(EventRow), orders)
+    db_session.commit()
+    report = client.get("/api/v1/experiments/bday-trending/results", headers=admin_headers).get_json()
+    assert report["srm"]["is_mismatch"] is True  # 700 / 300 against 50 / 50
+    conversion = next(m for m in report["metrics"] if m["metric"] == "conversion")
+    assert conversion["role"] == "primary" and conversion["is_significant"] is True
+    assert "conversion rate is 150.0% higher than control's" in conversion["summary"]
+    assert report["timeline"] and {p["metric"] for p in report["timeline"]} == {"conversion", "aov",
+                                                                                "revenue_per_visitor"}  # fmt: skip
+    assert report["timeline"][-1]["users"] == 1000

@@ -109,7 +109,8 @@ def test_shipping_the_winner_stops_the_test_and_publishes_its_version(
     assert body["experiment"]["status"] == "stopped" and body["page"]["published_version"] == 2
     assert all(resolve(client, f"shopper-{i}")["version"] == 2 for i in range(5))
     events = client.get("/api/v1/audit?target=US/birthday", headers=admin_headers).get_json()["events"]
-    assert [e["action"] for e in events[:2]] == ["experiment_shipped", "publish"]
+    # one transaction: the stop, the ship and the publish are recorded together
+    assert {e["action"] for e in events[:3]} == {"experiment_stopped", "experiment_shipped", "publish"}
 
 
 @pytest.mark.parametrize(("field", "value"), [("coverage", "most"), ("coverage", True), ("hash_version", 2.5)])
@@ -119,3 +120,87 @@ def test_non_numeric_settings_are_named_not_a_server_error(
     response = create(client, admin_headers, **{field: value})
     assert response.status_code == 422
     assert f"/{field}" in {e["path"] for e in response.get_json()["errors"]}
+
+
+def fetch(client: Any, headers: dict[str, str]) -> Any:
+    response = client.get("/api/v1/experiments/bday-trending", headers=headers)
+    assert response.status_code == 200
+    return response
+
+
+def edit(client: Any, headers: dict[str, str], etag: str | None, **body: Any) -> Any:
+    extra = {} if etag is None else {"If-Match": etag}
+    return client.patch("/api/v1/experiments/bday-trending", json=body, headers={**headers, **extra})
+
+
+def test_edits_need_the_current_etag_and_a_stale_one_changes_nothing(
+    client: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    create(client, admin_headers)
+    etag = fetch(client, admin_headers).headers["ETag"]
+    assert edit(client, admin_headers, None, hypothesis="x").status_code == 428
+    first = edit(client, admin_headers, etag, hypothesis="Trending sells more to returning shoppers")
+    assert first.status_code == 200 and first.headers["ETag"] != etag
+    stale = edit(client, admin_headers, etag, hypothesis="a second editor's text")
+    assert stale.status_code == 412
+    assert fetch(client, admin_headers).get_json()["hypothesis"] == "Trending sells more to returning shoppers"
+
+
+def test_running_assignment_changes_are_refused_unless_rerandomized_and_then_audited(
+    app: Any, client: Any, admin_headers: dict[str, str], db_session: Any, page: None
+) -> None:
+    create(client, admin_headers)
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    resolve(client, "shopper-1")
+    app.extensions["tessera"].exposures.flush()
+    etag = fetch(client, admin_headers).headers["ETag"]
+    skewed = [{**TWO_VARIANTS[0], "weight": 0.2}, {**TWO_VARIANTS[1], "weight": 0.8}]
+    refused = edit(client, admin_headers, etag, variants=skewed)
+    assert refused.status_code == 409 and {e["path"] for e in refused.get_json()["errors"]} == {"/variants"}
+    assert edit(client, admin_headers, etag, seed="other").status_code == 409
+    assert edit(client, admin_headers, etag, coverage=0.5).status_code == 409  # lowering moves shoppers out
+    done = edit(client, admin_headers, etag, variants=skewed, rerandomize=True)
+    assert done.status_code == 200
+    body = done.get_json()
+    assert body["phase"] == 1 and body["seed"] == "bday-trending-phase-1" and body["variants"][1]["weight"] == 0.8
+    spec = ExperimentSpec("bday-trending", (0.2, 0.8), seed="bday-trending-phase-1")
+    assert resolve(client, "shopper-1")["experiment"]["variant"] == TWO_VARIANTS[assign(spec, "shopper-1")]["key"]
+    app.extensions["tessera"].exposures.flush()
+    phases = db_session.execute(select(Exposure.phase).where(Exposure.user_id == "shopper-1")).scalars().all()
+    assert sorted(phases) == [0, 1]  # the first phase's exposure is kept, the new phase has its own
+    events = client.get("/api/v1/audit?target=US/birthday", headers=admin_headers).get_json()["events"]
+    assert events[0]["action"] == "experiment_rerandomized"
+
+
+def test_audience_limits_who_enters_the_experiment(client: Any, admin_headers: dict[str, str], page: None) -> None:
+    assert create(client, admin_headers, audience="nobody-such").status_code == 422
+    create(client, admin_headers, audience="returning-customers")
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    assert resolve(client, "never-ordered")["experiment"] is None  # new shoppers are outside the audience
+
+
+def test_past_its_planned_end_everyone_gets_control(client: Any, admin_headers: dict[str, str], page: None) -> None:
+    create(client, admin_headers, ends_at="2026-01-01T00:00:00Z")
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    assert all(resolve(client, f"shopper-{i}")["experiment"] is None for i in range(10))
+    assert create(client, admin_headers, key="other", ends_at="tomorrow").get_json()["errors"][0]["path"] == "/ends_at"
+
+
+def test_metrics_are_named_primary_or_guardrail(client: Any, admin_headers: dict[str, str], page: None) -> None:
+    bad = create(client, admin_headers, metrics={"primary": ["clicks"], "guardrails": []})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["path"] == "/metrics/primary"
+    made = create(client, admin_headers, metrics={"primary": ["conversion"], "guardrails": ["aov"]}).get_json()
+    assert made["metrics"] == {"primary": ["conversion"], "guardrails": ["aov"]}
+
+
+def test_power_planner_answers_and_names_bad_inputs(client: Any, admin_headers: dict[str, str]) -> None:
+    from experiments.stats import plan
+
+    query = {"baseline": "0.05", "mde": "0.1", "daily_users": "4000", "days": "14"}
+    answer = client.get("/api/v1/experiments/plan", query_string=query, headers=admin_headers).get_json()
+    expected = plan(0.05, 0.1, 4000)
+    assert answer["sample_size"]["users_per_variant"] == expected.users_per_variant
+    assert answer["sample_size"]["days"] == pytest.approx(expected.days, abs=0.1)
+    assert 0 < answer["detectable"]["relative_mde"] < 1
+    bad = client.get("/api/v1/experiments/plan", query_string={"baseline": "5", "mde": "x"}, headers=admin_headers)
+    assert bad.status_code == 422 and {e["path"] for e in bad.get_json()["errors"]} == {"baseline", "mde"}
