@@ -74,7 +74,7 @@ def build_services(settings: Settings) -> Services:
     )
     client = PersonalizationClient(make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
-    recorder = ExposureRecorder(db)
+    recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
     chooser = ExperimentChooser(db, recorder)
     resolver = PageResolver(
         db,

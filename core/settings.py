@@ -36,6 +36,7 @@ class Settings:
     breaker_open_s: float = 5.0
     pointer_ttl_s: float = 5.0
     worker_threads: int = 32
+    exposure_flush_s: float = 1.0
     secure_cookies: bool = False
     testing: bool = False
 
@@ -67,6 +68,7 @@ class Settings:
             page_deadline_ms=int(env.get("TESSERA_PAGE_DEADLINE_MS", "150")),
             slot_timeout_ms=int(env.get("TESSERA_SLOT_TIMEOUT_MS", "100")),
             worker_threads=int(env.get("TESSERA_WORKER_THREADS", "32")),
+            exposure_flush_s=float(env.get("TESSERA_EXPOSURE_FLUSH_S", "1")),
             secure_cookies=env.get("TESSERA_SECURE_COOKIES", "") in ("1", "true", "yes"),
         )
         settings = replace(settings, **(overrides or {}))
