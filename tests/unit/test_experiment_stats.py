@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import proportions_ztest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from experiments.stats import (
     VariantStats,
@@ -16,7 +18,10 @@ from experiments.stats import (
     holm,
     revenue_per_visitor,
     sample_ratio_mismatch,
+    sample_size_per_variant,
 )
+
+Z_95 = scipy_stats.norm.isf(0.025)
 
 
 def shoppers(seed: int, n: int, buy_rate: float, order_value: float) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +104,15 @@ def test_holm_matches_the_step_down_procedure() -> None:
     assert holm([]) == []
 
 
+@pytest.mark.parametrize(
+    "p_values", [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01, 0.9, 0.03, 0.03], [0.6, 0.7], [0.001], [0.0, 1.0, 0.5]]
+)
+def test_holm_matches_statsmodels_multipletests(p_values: list[float]) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    assert holm(p_values) == pytest.approx(list(multipletests(p_values, method="holm")[1]), rel=1e-12)
+
+
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
 def test_holm_never_lowers_a_p_value_and_stays_a_probability(p_values: list[float]) -> None:
     adjusted = holm(p_values)
@@ -134,3 +148,120 @@ def test_plan_turns_traffic_into_days_and_mde_inverts_sample_size() -> None:
     mde = minimum_detectable_effect(0.05, needed)
     assert mde is not None and mde == pytest.approx(0.2, rel=1e-3)
     assert minimum_detectable_effect(0.05, 0) is None
+
+
+# --- Worked examples from published sources ---------------------------------------------------------------------
+# OpenIntro Statistics, 3rd ed. (Diez, Barr, Çetinkaya-Rundel, 2015), chapter 6, as published in the book's source:
+OPENINTRO = (
+    "https://github.com/OpenIntroStat/openintro-statistics/blob/02b695c0f2232fd626e89f065379464bd2a33374/"
+    "ch_inference_for_props/TeX/ch_inference_for_props.tex"
+)
+
+
+def test_conversion_reproduces_the_openintro_mammogram_two_proportion_test() -> None:
+    """OpenIntro Statistics 3rd ed., section 6.2.3 "Hypothesis tests for p1 − p2" (OPENINTRO): in the Canadian
+    National Breast Screening Study, 500 of 44,925 women screened by mammogram and 505 of 44,910 controls died of
+    breast cancer. Published: point estimate −0.00012, pooled SE 0.00070, Z = −0.17, p-value 0.8650.
+
+    Precision: the book rounds each step and then divides the rounded numbers (−0.00012 / 0.00070 = −0.17). We match
+    the estimate and the SE to their printed 5 decimals; our exact p-value (0.8698, Z = −0.164) differs from 0.8650
+    only by that rounding, and following the book's rounding from our estimate gives its Z and p exactly."""
+    control, mammogram = VariantStats(44_910, 505, 0, 0, 0, 0, 0), VariantStats(44_925, 500, 0, 0, 0, 0, 0)
+    result = conversion(control, mammogram)
+    assert result.abs_lift is not None and result.p_value is not None
+    assert round(result.abs_lift, 5) == -0.00012
+    pooled_se = abs(result.abs_lift) / scipy_stats.norm.isf(result.p_value / 2)  # the SE our p-value used
+    assert round(pooled_se, 5) == 0.00070
+    assert result.p_value == pytest.approx(0.8650, abs=0.005)
+    book_z = round(round(abs(result.abs_lift), 5) / round(pooled_se, 5), 2)
+    assert book_z == 0.17 and round(2 * scipy_stats.norm.sf(book_z), 4) == 0.8650
+
+
+def test_sample_ratio_mismatch_reproduces_the_openintro_juror_chi_square_test() -> None:
+    """OpenIntro Statistics 3rd ed., section 6.3 "Testing for goodness of fit using chi-square" (OPENINTRO): 275
+    jurors (205 white, 26 black, 25 Hispanic, 19 other) against registered voters (72%, 7%, 12%, 9%) give
+    chi-square = 5.89 with 3 degrees of freedom; the book reads the p-value from a table as between 0.1 and 0.2.
+    Precision: the statistic to its 2 printed decimals, the p-value to the published range."""
+    p_value = sample_ratio_mismatch([205, 26, 25, 19], [0.72, 0.07, 0.12, 0.09])
+    assert p_value is not None and 0.1 < p_value < 0.2
+    assert round(scipy_stats.chi2.isf(p_value, df=3), 2) == 5.89
+
+
+def test_holm_reproduces_the_wikipedia_worked_example() -> None:
+    """Wikipedia, "Holm–Bonferroni method", example (https://en.wikipedia.org/wiki/Holm%E2%80%93Bonferroni_method),
+    after Holm (1979), "A simple sequentially rejective multiple test procedure", Scand. J. Statist. 6: 65–70: four
+    hypotheses with p = 0.01, 0.03, 0.04, 0.005 at alpha = 0.05; H4 (0.005 < 0.05/4) and H1 (0.01 < 0.05/3) are
+    rejected, H2 (0.03 > 0.05/2) is not, so H3 is not either: "hypotheses one and four are rejected while
+    hypotheses two and three are not". The source gives decisions only; the adjusted p-values are exact by the
+    step-down formula, max over j ≤ i of (m − j + 1)·p(j): 0.005·4, 0.01·3, 0.03·2, max(0.06, 0.04·1)."""
+    adjusted = holm([0.01, 0.03, 0.04, 0.005])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02], rel=1e-12)
+    assert [p < 0.05 for p in adjusted] == [True, False, False, True]
+
+
+def test_sample_size_reproduces_the_chow_shao_wang_two_proportion_example() -> None:
+    """Chow, Shao, Wang, "Sample Size Calculations in Clinical Research", 2nd ed. (2008), p. 89, two-sample
+    test for equality of proportions, as worked by powerandsamplesize.com ("Compare 2 Proportions: 2-Sample, 2-Sided
+    Equality", http://powerandsamplesize.com/Calculators/Compare-2-Proportions/2-Sample-Equality): response rates
+    0.65 and 0.85, alpha = 0.05 two-sided, power 80%, equal groups: 70 per group. Exact (an integer)."""
+    assert sample_size_per_variant(0.65, 0.85 / 0.65 - 1, alpha=0.05, power=0.8) == 70
+
+
+# --- Independent computations (scipy / statsmodels / numpy on raw data) ------------------------------------------
+
+
+def test_conversion_ci_matches_statsmodels_wald_interval() -> None:
+    a, b = sufficient(*CONTROL), sufficient(*TREATMENT)
+    result = conversion(a, b)
+    low, high = confint_proportions_2indep(b.converters, b.users, a.converters, a.users, method="wald",
+                                           compare="diff", alpha=0.05)  # fmt: skip
+    assert result.abs_ci is not None
+    assert (result.abs_ci.low, result.abs_ci.high) == pytest.approx((low, high), rel=1e-9)
+
+
+def _mean_and_variance(values: np.ndarray) -> tuple[float, float]:
+    return float(values.mean()), float(values.var(ddof=1) / len(values))
+
+
+def _proportion_and_variance(converted: np.ndarray) -> tuple[float, float]:
+    return float(converted.mean()), float(converted.var(ddof=0) / len(converted))  # p(1 − p)/n
+
+
+def _ratio_and_variance(data: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """Revenue per order and its variance by linearisation: (y − R x) / mean(x) per user."""
+    orders, revenue = data
+    ratio = float(revenue.sum() / orders.sum())
+    return ratio, float(((revenue - ratio * orders) / orders.mean()).var(ddof=1) / len(orders))
+
+
+@pytest.mark.parametrize(
+    ("compare", "estimate"),
+    [
+        (revenue_per_visitor, lambda data: _mean_and_variance(data[1])),
+        (average_order_value, _ratio_and_variance),
+        (conversion, lambda data: _proportion_and_variance(data[0] > 0)),
+    ],
+)
+def test_relative_lift_ci_matches_an_independent_delta_method_computation(compare: Any, estimate: Any) -> None:
+    """g(a, b) = b/a − 1; Var g ≈ ∇gᵀ Σ ∇g with ∇g = (−b/a², 1/a) and Σ the diagonal covariance of the two
+    arm estimates, each computed from the raw per-user data."""
+    (a, var_a), (b, var_b) = estimate(CONTROL), estimate(TREATMENT)
+    gradient = np.array([-b / a**2, 1 / a])
+    se = float(np.sqrt(gradient @ np.diag([var_a, var_b]) @ gradient))
+    result = compare(sufficient(*CONTROL), sufficient(*TREATMENT))
+    assert result.rel_lift == pytest.approx(b / a - 1, rel=1e-9)
+    assert (result.rel_ci.low, result.rel_ci.high) == pytest.approx((b / a - 1 - Z_95 * se, b / a - 1 + Z_95 * se),
+                                                                    rel=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("users", "weights"),
+    [([5000, 5400], [0.5, 0.5]), ([3100, 2950, 3950], [0.3, 0.3, 0.4]), ([1020, 4950], [1, 5]), ([7, 3], [0.5, 0.5])],
+)
+def test_sample_ratio_mismatch_matches_scipy_chisquare_and_the_formula(users: list[int], weights: list[float]) -> None:
+    expected_counts = [sum(users) * w / sum(weights) for w in weights]
+    by_scipy = scipy_stats.chisquare(users, f_exp=expected_counts).pvalue
+    statistic = sum((o - e) ** 2 / e for o, e in zip(users, expected_counts, strict=True))
+    by_hand = scipy_stats.chi2.sf(statistic, df=len(users) - 1)
+    assert sample_ratio_mismatch(users, weights) == pytest.approx(by_scipy, rel=1e-9)
+    assert sample_ratio_mismatch(users, weights) == pytest.approx(by_hand, rel=1e-9)
