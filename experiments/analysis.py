@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -20,10 +21,13 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from experiments import stats, verdict
 from experiments.models import EventRow, Exposure
+from experiments.sequential import SequentialPlan
 from experiments.service import ExperimentInfo, get_experiment
 
 METRICS = (("conversion", stats.conversion), ("aov", stats.average_order_value),
            ("revenue_per_visitor", stats.revenue_per_visitor))  # fmt: skip
+SEQUENTIAL_METHOD = ("mixture SPRT with a normal mixing distribution (Johari, Koomen, Pekelis, Walsh, "
+                     "'Always Valid Inference', Operations Research 2022): valid at every look")  # fmt: skip
 SRM_THRESHOLD = 0.001
 MAX_TIMELINE_POINTS = 30
 EMPTY = stats.VariantStats(0, 0, 0, 0, 0, 0, 0)
@@ -109,24 +113,33 @@ def timeline(session: Session, experiment: ExperimentInfo, start: datetime, end:
 
 
 def _comparisons(experiment: ExperimentInfo, per_variant: list[stats.VariantStats]) -> list[tuple[str, str, Any]]:
+    plan = _sequential_plan(experiment)
     return [
-        (variant.key, name, compare(per_variant[0], per_variant[i]))
+        (variant.key, name, partial(compare, sequential=plan)(per_variant[0], per_variant[i]))
         for i, variant in enumerate(experiment.variants)
         if i > 0
         for name, compare in METRICS
     ]
 
 
+def _sequential_plan(experiment: ExperimentInfo) -> SequentialPlan | None:
+    """Set when the team said how many users per variant they expect to decide by."""
+    horizon = (experiment.metrics or {}).get("sequential", {}).get("horizon_users")
+    return SequentialPlan(int(horizon), verdict.ALPHA) if horizon else None
+
+
 def _report(experiment: ExperimentInfo, by_variant: dict[int, stats.VariantStats]) -> dict[str, Any]:
     per_variant = [by_variant.get(i, EMPTY) for i in range(len(experiment.variants))]
     comparisons = _comparisons(experiment, per_variant)
-    adjusted = iter(stats.holm([c.p_value for _, _, c in comparisons if c.p_value is not None]))
+    adjusted = _holm([c.p_value for _, _, c in comparisons])
+    adjusted_seq = _holm([c.seq_p_value for _, _, c in comparisons])
+    is_sequential = _sequential_plan(experiment) is not None
     roles = _roles(experiment)
     metrics = []
-    for variant, name, c in comparisons:
+    for (variant, name, c), p_adjusted, seq_adjusted in zip(comparisons, adjusted, adjusted_seq, strict=True):
         entry = {"variant": variant, **_comparison(c), "role": roles.get(name, "secondary"),
-                 "adjusted_p_value": next(adjusted) if c.p_value is not None else None}  # fmt: skip
-        reading = _reading(entry)
+                 "adjusted_p_value": p_adjusted, "adjusted_seq_p_value": seq_adjusted}  # fmt: skip
+        reading = _reading(entry, is_sequential)
         entry["is_significant"] = verdict.is_significant(reading)
         entry["summary"] = verdict.summary(reading)
         metrics.append(entry)
@@ -134,7 +147,7 @@ def _report(experiment: ExperimentInfo, by_variant: dict[int, stats.VariantStats
     guardrails = [
         {"variant": m["variant"], "metric": m["metric"], "message": warning}
         for m in metrics
-        if m["role"] == "guardrail" and (warning := verdict.guardrail_warning(_reading(m))) is not None
+        if m["role"] == "guardrail" and (warning := verdict.guardrail_warning(_reading(m, is_sequential))) is not None
     ]
     return {
         "experiment": experiment.as_dict(),
@@ -148,7 +161,14 @@ def _report(experiment: ExperimentInfo, by_variant: dict[int, stats.VariantStats
         "guardrails": guardrails,
         "correction": "holm",
         "alpha": verdict.ALPHA,
+        "sequential_method": SEQUENTIAL_METHOD if is_sequential else None,
     }
+
+
+def _holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm across every variant × metric comparison that has a p-value; None stays None."""
+    present = iter(stats.holm([p for p in p_values if p is not None]))
+    return [None if p is None else next(present) for p in p_values]
 
 
 def _roles(experiment: ExperimentInfo) -> dict[str, str]:
@@ -158,15 +178,17 @@ def _roles(experiment: ExperimentInfo) -> dict[str, str]:
     return roles
 
 
-def _reading(entry: dict[str, Any]) -> verdict.Reading:
-    ci = entry["rel_ci"]
+def _reading(entry: dict[str, Any], is_sequential: bool = False) -> verdict.Reading:
+    """What the verdict reads: the always-valid values when the team watches daily, else the fixed ones."""
+    prefix = "seq_" if is_sequential else ""
+    ci = entry[f"{prefix}rel_ci"]
     return verdict.Reading(entry["variant"], entry["metric"], entry["rel_lift"], None if ci is None else (ci[0], ci[1]),
-                           entry["p_value"], entry["adjusted_p_value"], entry["error"])  # fmt: skip
+                           entry[f"{prefix}p_value"], entry[f"adjusted_{prefix}p_value"], entry["error"])  # fmt: skip
 
 
 def _comparison(c: stats.Comparison) -> dict[str, Any]:
     out = asdict(c)
-    for name in ("abs_ci", "rel_ci"):
+    for name in ("abs_ci", "rel_ci", "seq_abs_ci", "seq_rel_ci"):
         interval = getattr(c, name)
         out[name] = None if interval is None else [interval.low, interval.high]
     return out

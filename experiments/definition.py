@@ -152,13 +152,13 @@ def _audience(raw: Any, audiences: Collection[str], problems: Problems) -> str |
     return raw
 
 
-def _metrics(raw: Any, problems: Problems) -> dict[str, list[str]]:
+def _metrics(raw: Any, problems: Problems) -> dict[str, Any]:
     if raw is None:
         return {k: list(v) for k, v in DEFAULT_METRICS.items()}
-    if not isinstance(raw, Mapping) or set(raw) - {"primary", "guardrails"}:
+    if not isinstance(raw, Mapping) or set(raw) - {"primary", "guardrails", "sequential"}:
         problems.append({"path": "/metrics", "message": 'like {"primary": ["conversion"], "guardrails": []}'})
         return {k: list(v) for k, v in DEFAULT_METRICS.items()}
-    chosen: dict[str, list[str]] = {}
+    chosen: dict[str, Any] = {}
     for role in ("primary", "guardrails"):
         names = raw.get(role, [])
         if not isinstance(names, list) or any(n not in METRICS for n in names):
@@ -169,7 +169,16 @@ def _metrics(raw: Any, problems: Problems) -> dict[str, list[str]]:
         problems.append({"path": "/metrics/primary", "message": "at least one primary metric"})
     if set(chosen["primary"]) & set(chosen["guardrails"]):
         problems.append({"path": "/metrics/guardrails", "message": "a metric is either primary or a guardrail"})
+    if raw.get("sequential") is not None:
+        chosen["sequential"] = _sequential(raw["sequential"], problems)
     return chosen
+
+
+def _sequential(raw: Any, problems: Problems) -> dict[str, int]:
+    """Always-valid results for teams that look daily: the users per variant they expect to decide by."""
+    users = raw.get("horizon_users") if isinstance(raw, Mapping) else None
+    horizon = _integer(users, "/metrics/sequential/horizon_users", problems, low=100)
+    return {"horizon_users": horizon}
 
 
 def _ends_at(raw: Any, problems: Problems) -> datetime | None:

@@ -109,3 +109,31 @@ def test_results_state_significance_in_words_and_warn_of_a_skewed_split(
     assert report["timeline"] and {p["metric"] for p in report["timeline"]} == {"conversion", "aov",
                                                                                 "revenue_per_visitor"}  # fmt: skip
     assert report["timeline"][-1]["users"] == 1000
+
+
+def test_teams_that_look_daily_get_always_valid_values_that_are_wider(
+    client: Any,
+    admin_headers: dict[str, str],
+    db_session: Any,
+    page: None,  # noqa: F811
+) -> None:
+    metrics = {"primary": ["conversion"], "guardrails": [], "sequential": {"horizon_users": 5000}}
+    assert create(client, admin_headers, metrics=metrics).status_code == 201
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    db_session.execute(update(Experiment).values(started_at=START))
+    experiment_id = int(db_session.scalar(Experiment.__table__.select().with_only_columns(Experiment.id)))
+    seen = START + timedelta(hours=1)
+    db_session.execute(insert(Exposure), [{"experiment_id": experiment_id, "user_id": f"u{i}", "variant": i % 2,
+                                            "first_seen_at": seen} for i in range(2000)])  # fmt: skip
+    db_session.execute(insert(EventRow), [{"event_id": f"o{i}", "type": "order", "user_id": f"u{i}", "order_id": f"o{i}",
+                                           "revenue": 30.0 + i % 7, "currency": "USD", "occurred_at": seen}
+                                          for i in range(2000) if i % (7 if i % 2 else 9) == 0])  # fmt: skip
+    db_session.commit()
+    report = client.get("/api/v1/experiments/bday-trending/results", headers=admin_headers).get_json()
+    assert "Johari" in report["sequential_method"]
+    conversion = next(m for m in report["metrics"] if m["metric"] == "conversion")
+    assert conversion["seq_p_value"] >= conversion["p_value"]
+    assert conversion["seq_rel_ci"][0] < conversion["rel_ci"][0] < conversion["rel_ci"][1] < conversion["seq_rel_ci"][1]
+    assert conversion["adjusted_seq_p_value"] >= conversion["seq_p_value"]
+    bad = create(client, admin_headers, key="other", metrics={"primary": ["aov"], "sequential": {"horizon_users": 5}})
+    assert bad.get_json()["errors"][0]["path"] == "/metrics/sequential/horizon_users"
