@@ -22,6 +22,7 @@ VARIANT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 METRICS = ("conversion", "aov", "revenue_per_visitor")
 DEFAULT_METRICS = {"primary": ["conversion", "aov"], "guardrails": ["revenue_per_visitor"]}
 MAX_HYPOTHESIS = 2000
+RESERVED_KEYS = frozenset({"new", "plan"})  # taken by the screens' and the API's own paths
 
 Problems = list[dict[str, str]]
 
@@ -78,6 +79,9 @@ def _spec_problems(values: dict[str, Any]) -> Problems:
 def _key(raw: Any, problems: Problems) -> str:
     if not isinstance(raw, str) or not KEY.match(raw):
         problems.append({"path": "/key", "message": "lower-case letters, digits, - and _ (up to 100)"})
+        return ""
+    if raw in RESERVED_KEYS:
+        problems.append({"path": "/key", "message": f"'{raw}' is reserved; choose another key"})
         return ""
     return raw
 
