@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from slots.postfilters import CatalogItem
 
 _TEXT = {
     "US": {
@@ -19,6 +22,7 @@ _TEXT = {
         "Cards never expire and can be used online or in store.",
         "bday_title": "Birthday gift cards",
         "bday_headline": "Make their day",
+        "bday_headline_ideas": "Birthday ideas, picked for them",
         "bday_sub": "Birthday cards they will love, from brands they already like.",
         "bday_for_you": "Birthday ideas for you",
         "bday_popular": "Most given for birthdays",
@@ -38,6 +42,7 @@ _TEXT = {
         "Die Karten verfallen nicht und gelten online und im Geschäft.",
         "bday_title": "Geschenkkarten zum Geburtstag",
         "bday_headline": "Machen Sie ihnen eine Freude",
+        "bday_headline_ideas": "Geburtstagsideen, für sie ausgesucht",
         "bday_sub": "Geburtstagskarten von Marken, die sie schon mögen.",
         "bday_for_you": "Geburtstagsideen für Sie",
         "bday_popular": "Am häufigsten zum Geburtstag verschenkt",
@@ -49,6 +54,13 @@ OCCASION_LINKS = (
     ("birthday", "Birthday"), ("wedding", "Wedding"), ("thank-you", "Thank you"),
     ("graduation", "Graduation"), ("baby", "New baby"), ("holidays", "Holidays"),
 )  # fmt: skip
+
+
+def curated_picks(catalog: Sequence[CatalogItem]) -> tuple[list[str], list[str]]:
+    """The hand-picked items on the demo pages: (store-wide picks, birthday picks)."""
+    picks = [c.item_id for c in catalog[::17]][:12]
+    birthday = [c.item_id for c in catalog if "birthday" in c.occasions][::5][:12]
+    return picks, birthday
 
 
 def home_layout(marketplace: str, picks: list[str]) -> dict[str, Any]:
@@ -102,3 +114,13 @@ def birthday_layout(marketplace: str, birthday_picks: list[str]) -> dict[str, An
                 "filters": {"occasion": "birthday"}, "fallback": {"strategy": "trending"}}},
         ],
     }  # fmt: skip
+
+
+def birthday_recs_first_layout(marketplace: str, birthday_picks: list[str]) -> dict[str, Any]:
+    """The birthday page under test: an ideas headline, and the shopper's own recommendations
+    above the curated "start with these" grid instead of below it."""
+    layout = birthday_layout(marketplace, birthday_picks)
+    slots = {slot["id"]: slot for slot in layout["slots"]}
+    slots["hero"]["settings"]["headline"] = _TEXT[marketplace]["bday_headline_ideas"]
+    order = ("hero", "birthday-for-you", "first-gifts", "birthday-popular", "bought-together")
+    return {**layout, "slots": [slots[slot_id] for slot_id in order]}

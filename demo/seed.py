@@ -3,13 +3,14 @@
 The data comes from the pure `demo.generator`; this module writes it to the
 database (one transaction for the data, then one operation per page through
 the same service the API uses) and trains the built-in recommender on it.
+Two running experiments with two weeks of simulated traffic come from `demo.experiments`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +18,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from demo import generator
-from demo.pages import birthday_layout, home_layout
+from demo.experiments import seed_experiments
+from demo.pages import birthday_layout, curated_picks, home_layout
 from layout_engine import pages
 from layout_engine.audiences import known_audiences
 from layout_engine.models import CatalogItemRow, Page, ShopperInteraction
@@ -33,6 +35,8 @@ class SeedReport:
     shoppers: int
     interactions: int
     pages: int
+    experiments: int = 0
+    visitors: int = 0  # simulated experiment traffic
 
 
 def is_seeded(session: Session) -> bool:
@@ -51,7 +55,10 @@ def seed(
     seed_value: int = 7,
     now: datetime | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    n_visitors: int = 50_000,
 ) -> SeedReport:
+    """The demo store; `n_visitors` simulated visitors, split between the two demo experiments."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     progress("generating catalog and shopper histories")
     data = generator.generate(seed=seed_value, n_shoppers=n_shoppers, now=now)
     progress(f"writing {len(data.catalog)} items and {len(data.interactions)} interactions")
@@ -62,8 +69,11 @@ def seed(
     progress("creating and publishing the demo pages")
     for marketplace in MARKETPLACES:
         _publish_demo_pages(session, marketplace, data.catalog)
+    progress(f"starting the demo experiments, with 14 days of traffic from {n_visitors} simulated visitors")
+    experiments = seed_experiments(session, data.catalog, now, n_visitors=n_visitors, seed_value=seed_value)
     shoppers = len({i.user_id for i in data.interactions})
-    return SeedReport(len(data.catalog), shoppers, len(data.interactions), 2 * len(MARKETPLACES))
+    return SeedReport(len(data.catalog), shoppers, len(data.interactions), 2 * len(MARKETPLACES),
+                      len(experiments.keys), experiments.visitors)  # fmt: skip
 
 
 def _insert_catalog(session: Session, catalog: Sequence[Any]) -> None:
@@ -91,8 +101,7 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _publish_demo_pages(session: Session, marketplace: str, catalog: Sequence[Any]) -> None:
-    picks = [c.item_id for c in catalog[::17]][:12]
-    birthday = [c.item_id for c in catalog if "birthday" in c.occasions][::5][:12]
+    picks, birthday = curated_picks(catalog)
     layouts = {"home": home_layout(marketplace, picks), "birthday": birthday_layout(marketplace, birthday)}
     for slug, layout in layouts.items():
         page = pages.create_page(session, slug, marketplace, layout["title"])
