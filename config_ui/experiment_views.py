@@ -20,7 +20,7 @@ from config_ui.htmx import is_htmx
 from config_ui.views import bp
 from core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from core.web import current_user, db_session, services
-from experiments import analysis, definition, planner, service, verdict
+from experiments import analysis, definition, planner, service
 from layout_engine import pages
 from layout_engine.audiences import known_audiences
 
@@ -214,19 +214,9 @@ def _page_or_none(key: str) -> pages.PageInfo | None:
 
 
 def _readable(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with a verdict in words per comparison (the analysis gives one; older reports did not)."""
-    alpha = float(report.get("alpha") or verdict.ALPHA)
-    metrics = []
-    for m in report["metrics"]:
-        ci = m.get("rel_ci")
-        reading = verdict.Reading(m["variant"], m["metric"], m.get("rel_lift"), tuple(ci) if ci else None,
-                                  m.get("p_value"), m.get("adjusted_p_value"), m.get("error"))  # fmt: skip
-        significant = m.get("is_significant")
-        metrics.append({**m, "is_significant": verdict.is_significant(reading, alpha) if significant is None else
-                        significant, "summary": m.get("summary") or verdict.summary(reading, alpha)})  # fmt: skip
-    return {**report, "alpha": alpha, "metrics": metrics, "total_users": sum(v["users"] for v in report["variants"]),
-            "has_sequential": any(m.get("seq_p_value") is not None for m in metrics),
-            "timeline": report.get("timeline") or [], "guardrails": report.get("guardrails") or []}  # fmt: skip
+    """The report with the totals and flags the template needs."""
+    return {**report, "total_users": sum(v["users"] for v in report["variants"]),
+            "has_sequential": report.get("sequential_method") is not None}  # fmt: skip
 
 
 PLAN_INPUTS = {  # name: (label, default, help, message when the planner refuses it)
