@@ -48,6 +48,8 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python -m bench.resolve_bench
 	$(BIN)/python -m bench.editor_bench
+	$(BIN)/python -m bench.assignment_bench
+	$(BIN)/python -m bench.analysis_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
