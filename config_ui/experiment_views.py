@@ -80,7 +80,7 @@ def create_experiment() -> Any:
 def experiment_detail(key: str) -> Any:
     experiment = service.get_experiment(db_session(), key)
     page = _page_or_none(f"{experiment.marketplace}/{experiment.page}")
-    report = _readable(analysis.results(db_session(), key))
+    report = _readable(analysis.results(db_session(), key, cache=services().cache))
     plan = _power_plan(_plan_defaults(experiment, report))
     return render_template("config_ui/experiment.html", experiment=experiment, page=page, report=report, plan=plan,
                            metric_names=METRICS)  # fmt: skip

@@ -30,6 +30,7 @@ SEQUENTIAL_METHOD = ("mixture SPRT with a normal mixing distribution (Johari, Ko
                      "'Always Valid Inference', Operations Research 2022): valid at every look")  # fmt: skip
 SRM_THRESHOLD = 0.001
 MAX_TIMELINE_POINTS = 30
+DAY_CACHE_TTL_S = 3600
 EMPTY = stats.VariantStats(0, 0, 0, 0, 0, 0, 0)
 
 
@@ -79,27 +80,33 @@ def window(experiment: ExperimentInfo, now: datetime | None = None) -> tuple[dat
     return start, max(start, min(ends))
 
 
-def results(session: Session, key: str, now: datetime | None = None, with_timeline: bool = True) -> dict[str, Any]:
-    """The whole report: statistics used, per-metric comparisons, SRM, guardrails, timeline."""
+def results(
+    session: Session, key: str, now: datetime | None = None, with_timeline: bool = True, cache: Any = None
+) -> dict[str, Any]:
+    """The whole report: statistics used, per-metric comparisons, SRM, guardrails, timeline.
+    With a `cache` (core.cache), the timeline's finished days are kept for an hour."""
     experiment = get_experiment(session, key)
     start, end = window(experiment, now)
     by_variant = sufficient_statistics(session, experiment.id, start, end, experiment.phase)
     report = _report(experiment, by_variant)
     report["window"] = {"start": _iso(start), "end": _iso(end)}
-    report["timeline"] = timeline(session, experiment, start, end) if with_timeline else []
+    report["timeline"] = timeline(session, experiment, start, end, cache) if with_timeline else []
     return report
 
 
-def timeline(session: Session, experiment: ExperimentInfo, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def timeline(
+    session: Session, experiment: ExperimentInfo, start: datetime, end: datetime, cache: Any = None
+) -> list[dict[str, Any]]:
     """Cumulative relative lift (with its 95% CI) at the end of each day, at most 30 points;
-    sums of squares do not add up day by day, so each point is its own aggregation."""
+    sums of squares do not add up day by day, so each point is its own aggregation. A day that
+    ended before `end` hardly changes (only late events move it), so its sums are cached."""
     days = max(1, math.ceil((end - start).total_seconds() / 86400))
     step = max(1, math.ceil(days / MAX_TIMELINE_POINTS))
     points: list[dict[str, Any]] = []
     midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
     for offset in range(step, days + step, step):
         cutoff = min(end, midnight + timedelta(days=offset))
-        by_variant = sufficient_statistics(session, experiment.id, start, cutoff, experiment.phase, cutoff)
+        by_variant = _day_statistics(session, experiment, start, cutoff, cache if cutoff < end else None)
         per_variant = [by_variant.get(i, EMPTY) for i in range(len(experiment.variants))]
         for variant, name, comparison in _comparisons(experiment, per_variant):
             ci = comparison.rel_ci
@@ -110,6 +117,19 @@ def timeline(session: Session, experiment: ExperimentInfo, start: datetime, end:
         if cutoff >= end:
             break
     return points
+
+
+def _day_statistics(
+    session: Session, experiment: ExperimentInfo, start: datetime, cutoff: datetime, cache: Any
+) -> dict[int, stats.VariantStats]:
+    key = f"exp-day:{experiment.id}:{experiment.phase}:{start.isoformat()}:{cutoff.isoformat()}"
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return {int(index): stats.VariantStats(*values) for index, values in cached.items()}
+    found = sufficient_statistics(session, experiment.id, start, cutoff, experiment.phase, cutoff)
+    if cache is not None:
+        cache.set(key, {str(i): list(asdict(v).values()) for i, v in found.items()}, ttl=DAY_CACHE_TTL_S)
+    return found
 
 
 def _comparisons(experiment: ExperimentInfo, per_variant: list[stats.VariantStats]) -> list[tuple[str, str, Any]]:

@@ -112,7 +112,7 @@ def post_events() -> Any:
 @require_scope("admin")
 def experiment_results(key: str) -> Any:
     with_timeline = request.args.get("timeline", "1") not in ("0", "false")
-    return jsonify(analysis.results(db_session(), key, with_timeline=with_timeline))
+    return jsonify(analysis.results(db_session(), key, with_timeline=with_timeline, cache=services().cache))
 
 
 @bp.post("/experiments/<key>/ship")

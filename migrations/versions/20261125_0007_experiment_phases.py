@@ -1,4 +1,5 @@
-"""Experiments: audience, planned end, revision (ETag) and phases (re-randomization keeps old exposures).
+"""Experiments: audience, planned end, revision (ETag) and phases (re-randomization keeps old exposures);
+a partial covering index of orders for experiment results.
 
 Revision ID: 0007
 Revises: 0006
@@ -30,8 +31,15 @@ def upgrade() -> None:
         batch_op.drop_constraint('pk_exposures', type_='primary')
         batch_op.create_primary_key('pk_exposures', ['experiment_id', 'phase', 'user_id'])
 
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index('ix_events_orders', ['user_id', 'occurred_at', 'order_id', 'revenue'], unique=False,
+                              postgresql_where=sa.text("type = 'order'"), sqlite_where=sa.text("type = 'order'"))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_orders')
+
     # Earlier phases' exposures cannot fit the old key; keep the current phase's only.
     op.execute(
         'DELETE FROM exposures WHERE phase <> (SELECT phase FROM experiments WHERE experiments.id = exposures.experiment_id)'

@@ -109,6 +109,8 @@ def test_results_state_significance_in_words_and_warn_of_a_skewed_split(
     assert report["timeline"] and {p["metric"] for p in report["timeline"]} == {"conversion", "aov",
                                                                                 "revenue_per_visitor"}  # fmt: skip
     assert report["timeline"][-1]["users"] == 1000
+    again = client.get("/api/v1/experiments/bday-trending/results", headers=admin_headers).get_json()
+    assert again["timeline"] == report["timeline"]  # finished days now come from the cache, unchanged
 
 
 def test_teams_that_look_daily_get_always_valid_values_that_are_wider(
