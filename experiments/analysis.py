@@ -22,7 +22,7 @@ from core.db import utcnow
 from experiments import stats, verdict
 from experiments.models import EventRow, Exposure
 from experiments.sequential import SequentialPlan
-from experiments.service import ExperimentInfo, get_experiment
+from experiments.service import ExperimentInfo, get_experiment, iso
 
 METRICS = (("conversion", stats.conversion), ("aov", stats.average_order_value),
            ("revenue_per_visitor", stats.revenue_per_visitor))  # fmt: skip
@@ -89,7 +89,7 @@ def results(
     start, end = window(experiment, now)
     by_variant = sufficient_statistics(session, experiment.id, start, end, experiment.phase)
     report = _report(experiment, by_variant)
-    report["window"] = {"start": _iso(start), "end": _iso(end)}
+    report["window"] = {"start": iso(start), "end": iso(end)}
     report["timeline"] = timeline(session, experiment, start, end, cache) if with_timeline else []
     return report
 
@@ -212,7 +212,3 @@ def _comparison(c: stats.Comparison) -> dict[str, Any]:
         interval = getattr(c, name)
         out[name] = None if interval is None else [interval.low, interval.high]
     return out
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

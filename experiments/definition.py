@@ -2,8 +2,8 @@
 
 `parse` checks every field it is given and returns the clean values with the
 problems named by JSON path, so the admin API and the UI refuse bad input with
-one 422 listing everything instead of storing half a definition. A partial body
-(an edit) parses only the fields it has.
+one 422 listing everything instead of storing half a definition. An edit is
+checked as the whole definition it would make.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ class VariantInfo:
 
 @dataclass(frozen=True)
 class Parsed:
-    """The fields present in the body, cleaned; absent fields are absent here too."""
+    """The fields present in the body, cleaned; absent optional fields are absent here too."""
 
     values: dict[str, Any] = field(default_factory=dict)
     problems: Problems = field(default_factory=list)
 
 
-def parse(body: Mapping[str, Any], audiences: Collection[str], is_partial: bool = False) -> Parsed:
+def parse(body: Mapping[str, Any], audiences: Collection[str]) -> Parsed:
     """Clean values and (path, message) problems for every field of an experiment definition."""
     problems: Problems = []
     values: dict[str, Any] = {}
@@ -54,7 +54,7 @@ def parse(body: Mapping[str, Any], audiences: Collection[str], is_partial: bool 
     for name, reader in readers.items():
         if name in body:
             values[name] = reader(body[name], problems)
-        elif not is_partial and name in ("key", "variants"):
+        elif name in ("key", "variants"):
             problems.append({"path": f"/{name}", "message": "required"})
     if "audience" in body:
         values["audience"] = _audience(body["audience"], audiences, problems)

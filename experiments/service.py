@@ -42,7 +42,7 @@ class ExperimentInfo:
     page: str = ""
     marketplace: str = ""
     audience: str | None = None
-    metrics: dict[str, list[str]] | None = None
+    metrics: dict[str, Any] | None = None
     phase: int = 0
     revision: int = 1
     started_at: datetime | None = None
@@ -72,11 +72,12 @@ class ExperimentInfo:
             "variants": [{"key": v.key, "weight": v.weight, "layout_version": v.layout_version} for v in self.variants],
             "page": self.page, "marketplace": self.marketplace, "audience": self.audience,
             "metrics": self.metrics or definition.DEFAULT_METRICS, "phase": self.phase, "revision": self.revision,
-            "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at), "ends_at": _iso(self.ends_at),
+            "started_at": iso(self.started_at), "ended_at": iso(self.ended_at), "ends_at": iso(self.ends_at),
         }  # fmt: skip
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """UTC times as the API writes them: ISO 8601 with a Z."""
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
@@ -151,9 +152,10 @@ def start(session: Session, key: str, actor: str) -> ExperimentInfo:
     if running_for_page(session, row.page_id) is not None:
         raise Conflict("another experiment is running on this page; stop it first")
     row.status, row.started_at, row.revision = "running", utcnow(), row.revision + 1
-    audit.record(session, actor, "experiment_started", _target(session, row), experiment=key)
+    started = _info(session, row)
+    audit.record(session, actor, "experiment_started", _target(started), experiment=key)
     session.commit()
-    return _info(session, row)
+    return started
 
 
 def stop(session: Session, key: str, actor: str) -> ExperimentInfo:
@@ -162,9 +164,10 @@ def stop(session: Session, key: str, actor: str) -> ExperimentInfo:
     if row.status != "running":
         raise Conflict(f"experiment '{key}' is {row.status}; only a running experiment can stop")
     row.status, row.ended_at, row.revision = "stopped", utcnow(), row.revision + 1
-    audit.record(session, actor, "experiment_stopped", _target(session, row), experiment=key)
+    stopped = _info(session, row)
+    audit.record(session, actor, "experiment_stopped", _target(stopped), experiment=key)
     session.commit()
-    return _info(session, row)
+    return stopped
 
 
 def update_experiment(session: Session, key: str, body: dict[str, Any], if_match: str, actor: str) -> ExperimentInfo:
@@ -174,22 +177,22 @@ def update_experiment(session: Session, key: str, body: dict[str, Any], if_match
     if if_match.strip() not in (current.etag, "W/" + current.etag):
         raise PreconditionFailed("the experiment changed since you loaded it; reload and try again")
     changes = {k: v for k, v in body.items() if k not in ("key", "rerandomize")}
-    parsed = definition.parse({"key": key, **changes}, known_audiences(), is_partial=True)
-    page = session.get(Page, current.page_id)
-    versions = parsed.values.get("variants", [])
-    page_info = pages.get_page(session, page.slug, page.marketplace) if page else None
-    problems = parsed.problems + (_missing_versions(session, page_info, versions) if page_info else [])
+    # The edited definition is checked whole, so a change that only breaks together with the
+    # unchanged fields (a namespace range, weights against coverage) is refused too.
+    parsed = definition.parse({**current.as_dict(), **changes, "key": key}, known_audiences())
+    page = pages.get_page(session, current.page, current.marketplace)
+    problems = parsed.problems + _missing_versions(session, page, parsed.values.get("variants", []))
     if problems:
         raise ValidationFailed("the experiment is not valid", problems)
-    values = {k: v for k, v in parsed.values.items() if k != "key"}
+    values = {k: v for k, v in parsed.values.items() if k in changes}
     is_rerandomized = _check_allowed(current, values, body.get("rerandomize") is True)
     _apply(session, current, values, is_rerandomized)
     details = {"fields": sorted(values)}
     if is_rerandomized:
-        audit.record(session, actor, "experiment_rerandomized", _target(session, current), experiment=key,
+        audit.record(session, actor, "experiment_rerandomized", _target(current), experiment=key,
                      phase=current.phase + 1, **details)  # fmt: skip
     else:
-        audit.record(session, actor, "experiment_updated", _target(session, current), experiment=key, **details)
+        audit.record(session, actor, "experiment_updated", _target(current), experiment=key, **details)
     session.commit()
     return get_experiment(session, key)
 
@@ -220,7 +223,9 @@ def _check_allowed(current: ExperimentInfo, values: dict[str, Any], rerandomize:
 def _differs(current: ExperimentInfo, name: str, value: Any) -> bool:
     if name == "variants":
         return tuple(value) != current.variants
-    return bool(getattr(current, name) != value) if name != "seed" else value is not None and value != current.seed
+    if name == "seed":  # an empty seed means "keep it"
+        return value is not None and value != current.seed
+    return bool(getattr(current, name) != value)
 
 
 def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is_rerandomized: bool) -> None:
@@ -249,9 +254,9 @@ def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is
         _write_variants(session, current.id, values["variants"])
 
 
-def _target(session: Session, experiment: Experiment | ExperimentInfo) -> str:
-    page = session.get(Page, experiment.page_id)
-    return "" if page is None else f"{page.marketplace}/{page.slug}"
+def _target(experiment: ExperimentInfo) -> str:
+    """The audit log's target: the experiment's page."""
+    return f"{experiment.marketplace}/{experiment.page}"
 
 
 def exposures_per_day(session: Session, experiment: ExperimentInfo, now: datetime | None = None) -> float | None:
@@ -294,15 +299,12 @@ def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[Expe
     variant = next((v for v in experiment.variants if v.key == variant_key), None)
     if variant is None:
         raise ValidationFailed("unknown variant", [{"path": "/variant", "message": "not a variant of this experiment"}])
+    page = pages.get_page(session, experiment.page, experiment.marketplace)
     row = _row(session, key)
-    page_row = session.get(Page, row.page_id)
-    if page_row is None:
-        raise NotFound("the experiment's page no longer exists")
-    page = pages.get_page(session, page_row.slug, page_row.marketplace)
     if row.status == "running":  # stopped in the publish's transaction: both happen or neither
         row.status, row.ended_at, row.revision = "stopped", utcnow(), row.revision + 1
-        audit.record(session, actor, "experiment_stopped", _target(session, row), experiment=key)
-    audit.record(session, actor, "experiment_shipped", f"{page.marketplace}/{page.slug}", experiment=key,
+        audit.record(session, actor, "experiment_stopped", _target(experiment), experiment=key)
+    audit.record(session, actor, "experiment_shipped", _target(experiment), experiment=key,
                  variant=variant_key, version=variant.layout_version)  # fmt: skip
     published = pages.publish(session, page, variant.layout_version, page.etag, actor)
     return get_experiment(session, key), published

@@ -141,6 +141,8 @@ def test_edits_need_the_current_etag_and_a_stale_one_changes_nothing(
     assert edit(client, admin_headers, None, hypothesis="x").status_code == 428
     first = edit(client, admin_headers, etag, hypothesis="Trending sells more to returning shoppers")
     assert first.status_code == 200 and first.headers["ETag"] != etag
+    backwards = edit(client, admin_headers, first.headers["ETag"], namespace={"name": "home", "range": [0.6, 0.2]})
+    assert backwards.status_code == 422 and backwards.get_json()["errors"][0]["path"] == "/namespace"
     stale = edit(client, admin_headers, etag, hypothesis="a second editor's text")
     assert stale.status_code == 412
     assert fetch(client, admin_headers).get_json()["hypothesis"] == "Trending sells more to returning shoppers"
