@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     import config_ui.history_views  # noqa: F401 - adds diff, publish and revert to the UI blueprint
     import config_ui.page_views  # noqa: F401 - adds the page screens to the UI blueprint
     import experiments.api  # noqa: F401 - adds the experiments API to the API blueprint
+    import layout_engine.targeting_api  # noqa: F401 - adds audiences, campaigns and shoppers to the API blueprint
     from config_ui.views import bp as ui_bp
     from layout_engine.api import bp as layout_bp
 

@@ -19,8 +19,7 @@ from config_ui.htmx import is_htmx
 from config_ui.views import bp
 from core.errors import ApiError
 from core.web import current_user, db_session, services
-from layout_engine import drafts, edits, pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, drafts, edits, pages
 from layout_engine.catalog import search_items
 from layout_engine.service import ResolveQuery
 from layout_engine.validation import validate_layout
@@ -62,7 +61,7 @@ def save_draft(marketplace: str, slug: str) -> Any:
     comment = request.form.get("comment", "").strip()
     try:
         outcome = drafts.save_draft(db_session(), page, editor_key(), current_user().email, comment,
-                                    known_audiences())  # fmt: skip
+                                    audience_service.known_keys(db_session()))  # fmt: skip
     except drafts.SaveConflict as exc:
         context = _editor_context(page, draft, _selected(), conflict=exc)
         return _render_editor(context, 409)
@@ -169,7 +168,7 @@ def _editor_context(
 ) -> dict[str, Any]:
     document = draft.document
     layout_slots = list(document.get("slots", []))
-    problems = validate_layout(document, known_audiences())
+    problems = validate_layout(document, audience_service.known_keys(db_session()))
     selected = selected if selected is not None and 0 <= selected < len(layout_slots) else None
     return {
         "page": page,

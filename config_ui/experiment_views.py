@@ -21,8 +21,7 @@ from config_ui.views import bp
 from core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from core.web import current_user, db_session, services
 from experiments import analysis, definition, planner, service
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 
 METRICS = {"conversion": "Conversion rate", "aov": "Average order value", "revenue_per_visitor": "Revenue per visitor"}
 # Error paths the form shows next to a field; anything else is listed above the form.
@@ -147,7 +146,7 @@ def _experiment_form(page_key: str, form: MultiDict[str, str], errors: dict[str,
     context = {"page": page, "page_key": page_key, "pages": pages.list_pages(db_session(), None), "form": form,
                "versions": versions, "rows": rows, "errors": errors, "message": message,
                "unplaced": {k: v for k, v in errors.items() if not PLACED.match(k)},
-               "audiences": sorted(known_audiences()), "metric_names": METRICS,
+               "audiences": sorted(audience_service.known_keys(db_session())), "metric_names": METRICS,
                "plan": _power_plan({"variants": str(max(2, len(rows)))})}  # fmt: skip
     template = "config_ui/_experiment_form.html" if is_htmx() else "config_ui/experiment_new.html"
     return render_template(template, **context), status

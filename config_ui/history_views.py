@@ -13,8 +13,7 @@ from config_ui.access import require_role
 from config_ui.views import bp
 from core.errors import ApiError, BadRequest
 from core.web import current_user, db_session, services
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 from layout_engine.describe import describe_changes
 from layout_engine.edits import revert_slot
 from layout_engine.service import ResolveQuery
@@ -68,7 +67,7 @@ def revert_one_slot(marketplace: str, slug: str) -> Any:
     document = revert_slot(current.document, earlier.document, slot_id)
     comment = f"Reverted slot {slot_id} to version {earlier.number}"
     try:
-        saved = pages.save_version(db_session(), page, document, comment, current_user().email, known_audiences(),
+        saved = pages.save_version(db_session(), page, document, comment, current_user().email, audience_service.known_keys(db_session()),
                                    parent)  # fmt: skip
     except ApiError as exc:
         flash(_explain(exc), "error")

@@ -33,8 +33,7 @@ from demo.traffic import Arm, Exposed, Traffic, simulate
 from experiments import service
 from experiments.events import Event
 from experiments.models import EventRow, Experiment, Exposure
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 from slots.postfilters import CatalogItem
 
 DAYS = 14
@@ -75,7 +74,7 @@ def _birthday_test(
     birthday_picks = curated_picks(catalog)[1]
     treatment = birthday_recs_first_layout(MARKETPLACE, birthday_picks)
     saved = pages.save_version(session, page, treatment, "Test: recommendations above the curated grid", ACTOR,
-                               known_audiences())  # fmt: skip
+                               audience_service.known_keys(session))  # fmt: skip
     experiment = service.create_experiment(session, saved.page, {
         "key": BIRTHDAY_TEST,
         "hypothesis": "Shoppers who see birthday ideas picked for them before the curated grid find a card "

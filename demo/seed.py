@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from demo import generator
 from demo.experiments import seed_experiments
 from demo.pages import birthday_layout, curated_picks, home_layout
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 from layout_engine.models import CatalogItemRow, Page, ShopperInteraction
+from shoppers.service import rebuild_profiles
 
 MARKETPLACES = ("US", "DE")
 CURRENCY = {"US": "USD", "DE": "EUR"}
@@ -64,6 +64,8 @@ def seed(
     progress(f"writing {len(data.catalog)} items and {len(data.interactions)} interactions")
     _insert_catalog(session, data.catalog)
     _insert_interactions(session, data.interactions)
+    progress("building shopper profiles from their histories")
+    rebuild_profiles(session, now)
     session.commit()
     generator.write_files(data, data_dir)
     progress("creating and publishing the demo pages")
@@ -105,5 +107,7 @@ def _publish_demo_pages(session: Session, marketplace: str, catalog: Sequence[An
     layouts = {"home": home_layout(marketplace, picks), "birthday": birthday_layout(marketplace, birthday)}
     for slug, layout in layouts.items():
         page = pages.create_page(session, slug, marketplace, layout["title"])
-        saved = pages.save_version(session, page, layout, "Demo layout", "demo-seed", known_audiences())
+        saved = pages.save_version(
+            session, page, layout, "Demo layout", "demo-seed", audience_service.known_keys(session)
+        )
         pages.publish(session, saved.page, saved.number, saved.page.etag, "demo-seed")

@@ -1,7 +1,8 @@
 """Storing a batch of events: valid ones in one transaction, re-sent ones ignored.
 
-Orders with an item also become purchases in the shopper's history, so the
-resolver stops recommending what was just bought.
+Orders with an item also become purchases in the shopper's history, and every
+new event is folded into its shopper's profile in the same transaction, so the
+resolver stops recommending what was just bought and audiences see it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from experiments.events import Event, parse_event
 from experiments.models import EventRow
 from layout_engine.models import ShopperInteraction
+from shoppers import service as shopper_service
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class IngestReport:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-def ingest(session: Session, raw_events: Sequence[Any], now: datetime) -> IngestReport:
+def ingest(session: Session, raw_events: Sequence[Any], now: datetime, update_profiles: bool = True) -> IngestReport:
+    """`update_profiles=False` exists for the ingestion benchmark's baseline only."""
     parsed: list[Event] = []
     rejected = []
     for index, raw in enumerate(raw_events):
@@ -45,6 +48,9 @@ def ingest(session: Session, raw_events: Sequence[Any], now: datetime) -> Ingest
     stored = _store(session, unique)
     new = [e for e in unique if e.event_id in stored]
     _add_purchases(session, new)
+    if update_profiles:
+        grouped = shopper_service.profile_events(new, shopper_service.TASTES.get(session))
+        shopper_service.update_profiles(session, grouped, now)
     session.commit()
     buyers = frozenset(e.user_id for e in new if e.type == "order")
     return IngestReport(len(new), len(parsed) - len(new), rejected, buyers)

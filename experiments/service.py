@@ -17,8 +17,7 @@ from experiments import definition
 from experiments.assignment import ExperimentSpec, Namespace
 from experiments.definition import VariantInfo
 from experiments.models import Experiment, ExperimentVariant, Exposure
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 from layout_engine.models import LayoutVersion, Page
 
 # Changing these while an experiment runs moves shoppers between variants and spoils the
@@ -83,7 +82,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def create_experiment(session: Session, page: pages.PageInfo, body: dict[str, Any], actor: str) -> ExperimentInfo:
     """A draft experiment on `page`; variants point at the page's saved versions, control first."""
-    parsed = definition.parse(body, known_audiences())
+    parsed = definition.parse(body, audience_service.known_keys(session))
     problems = parsed.problems + _missing_versions(session, page, parsed.values.get("variants", []))
     if problems:
         raise ValidationFailed("the experiment is not valid", problems)
@@ -179,7 +178,7 @@ def update_experiment(session: Session, key: str, body: dict[str, Any], if_match
     changes = {k: v for k, v in body.items() if k not in ("key", "rerandomize")}
     # The edited definition is checked whole, so a change that only breaks together with the
     # unchanged fields (a namespace range, weights against coverage) is refused too.
-    parsed = definition.parse({**current.as_dict(), **changes, "key": key}, known_audiences())
+    parsed = definition.parse({**current.as_dict(), **changes, "key": key}, audience_service.known_keys(session))
     page = pages.get_page(session, current.page, current.marketplace)
     problems = parsed.problems + _missing_versions(session, page, parsed.values.get("variants", []))
     if problems:

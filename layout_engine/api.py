@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -10,14 +13,15 @@ from flask import Blueprint, Response, jsonify, request
 from core.auth import current_identity, ensure_scope, require_scope
 from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
-from layout_engine import pages
-from layout_engine.audiences import known_audiences
+from layout_engine import audience_service, pages
 from layout_engine.service import ResolveQuery
 
 bp = Blueprint("layout", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 DEVICES = ("desktop", "mobile", "tablet", "app")
+ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+MAX_ATTRIBUTES = 20
 
 
 def _identity_name() -> str:
@@ -75,7 +79,13 @@ def save_version(slug: str) -> Response:
     if "document" not in body:
         raise BadRequest("the body needs a 'document'", [{"path": "/document", "message": "'document' is required"}])
     result = pages.save_version(
-        db_session(), page, body["document"], comment, _identity_name(), known_audiences(), parent
+        db_session(),
+        page,
+        body["document"],
+        comment,
+        _identity_name(),
+        audience_service.known_keys(db_session()),
+        parent,
     )
     return _with_etag(
         {"version": result.number, "page": result.page.as_dict(), "warnings": result.warnings}, result.page, 201
@@ -128,11 +138,18 @@ def publish(slug: str) -> Response:
 @bp.get("/pages/<slug>/resolve")
 def resolve(slug: str) -> Response:
     query = _resolve_query(slug)
-    if query.explain or query.preview_variant:  # previews and traces are for Tessera's people, not shoppers
-        ensure_scope("admin")
+    if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
+        _ensure_previewer()
     response = jsonify(services().resolver.resolve(query))
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _ensure_previewer() -> None:
+    """A token with the `preview` scope (or `admin`) may preview; shoppers may not."""
+    identity = current_identity()
+    if identity is None or not identity.has_scope("admin"):
+        ensure_scope("preview")
 
 
 def _resolve_query(slug: str) -> ResolveQuery:
@@ -152,7 +169,38 @@ def _resolve_query(slug: str) -> ResolveQuery:
         locale = language.lower() + (f"-{region.upper()}" if region else "")
     explain = args.get("explain") in ("1", "true")
     preview_variant = args.get("preview_variant") or None
-    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant)
+    at = parse_at(args.get("at"))
+    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, _attributes(args), at)
+
+
+def parse_at(text: str | None) -> datetime | None:
+    """`at=2026-05-03T10:00:00Z` (or with an offset): the instant a preview resolves at."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
+                         [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
+    return at.astimezone(UTC)
+
+
+def _attributes(args: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The storefront's custom attributes, `attr.<name>=<value>`, for audience rules."""
+    found = []
+    for name, value in args.items():
+        if not name.startswith("attr."):
+            continue
+        short = name[len("attr.") :]
+        if not ATTRIBUTE_NAME.match(short) or len(value) > 200:
+            raise BadRequest(f"{name}: names are lower-case letters, digits and _ (up to 40), values up to 200",
+                             [{"path": name, "message": "bad custom attribute"}])  # fmt: skip
+        found.append((short, value))
+    if len(found) > MAX_ATTRIBUTES:
+        raise BadRequest(f"at most {MAX_ATTRIBUTES} attr.* parameters", [{"path": "attr", "message": "too many"}])
+    return tuple(sorted(found))
 
 
 def _is_locale(text: str) -> bool:

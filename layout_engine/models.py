@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
@@ -78,3 +78,46 @@ class ShopperInteraction(Base):
     event: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     order_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AudienceRow(Base):
+    """A named rule over the shopper context (see `layout_engine.audience_rules`)."""
+
+    __tablename__ = "audiences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CampaignRow(Base):
+    """An occasion campaign: its window is kept as local wall times in its own zone (what the
+    marketer typed) and as the UTC instants they meant when saved (what the resolver compares)."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_window", "ends_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    occasion: Mapped[str] = mapped_column(String(50))
+    marketplaces: Mapped[list[str]] = mapped_column(JSON)
+    audience: Mapped[str | None] = mapped_column(String(64))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    starts_local: Mapped[str] = mapped_column(String(19))
+    ends_local: Mapped[str] = mapped_column(String(19))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    effects: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

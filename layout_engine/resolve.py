@@ -11,7 +11,7 @@ one deadline). No Flask, no database, no network here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import slots
@@ -22,6 +22,8 @@ from slots.postfilters import CatalogItem, SlotOutcome, run_curated, run_recomme
 
 MAX_CANDIDATES = 100
 NON_PERSONAL_COUNT = 48  # one shared, cacheable list per non-personal query
+NON_PERSONAL = ("popular", "trending", "similar_items")
+OPTED_OUT = "the shopper opted out of personalization; serving the slot's non-personal fallback"
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,15 @@ def _plan_slot(index: int, slot: Mapping[str, Any], kind: str, context: ShopperC
         return base
     spec = recommendations.parse(slot["settings"])
     fallback = None
-    if spec.fallback_strategy is not None:
+    if spec.fallback_strategy is not None and _may_serve(spec.fallback_strategy, context):
         fallback = _request(spec.fallback_strategy, spec, context)
-    return SlotPlan(
-        **{**base.__dict__, "spec": spec, "primary": _request(spec.strategy, spec, context), "fallback": fallback}
-    )
+    primary = _request(spec.strategy, spec, context) if _may_serve(spec.strategy, context) else None
+    return SlotPlan(**{**base.__dict__, "spec": spec, "primary": primary, "fallback": fallback})
+
+
+def _may_serve(strategy: str, context: ShopperContext) -> bool:
+    """Opted-out shoppers get no strategy that reads who they are."""
+    return strategy in NON_PERSONAL or not context.opted_out
 
 
 def _request(strategy: str, spec: recommendations.RecommendationSpec, context: ShopperContext) -> RecRequest:
@@ -135,8 +141,11 @@ def _outcome(
     if plan.kind == "curated":
         return run_curated(list(_ordered_curated(plan)), catalog, context.purchased, seen)
     if plan.kind == "recommendations" and plan.spec is not None:
-        primary = fetches.get((plan.index, "primary"), Fetch(None, error="not fetched"))
         fallback = fetches.get((plan.index, "fallback"))
+        if plan.primary is None:  # opted out: the fallback is the answer, nothing failed
+            outcome = run_recommendations(plan.spec, Fetch(()), fallback, catalog, context.purchased, seen)
+            return replace(outcome, source="fallback", is_degraded=False, fallback_reason=OPTED_OUT)
+        primary = fetches.get((plan.index, "primary"), Fetch(None, error="not fetched"))
         return run_recommendations(plan.spec, primary, fallback, catalog, context.purchased, seen)
     return SlotOutcome((), "static")
 
@@ -155,6 +164,8 @@ def slot_payload(slot: ResolvedSlot, catalog: Mapping[str, CatalogItem], explain
         "items": [_item_payload(catalog[c.item_id], c.reason) for c in slot.outcome.items],
         "source": slot.outcome.source,
     }
+    if slot.outcome.source == "fallback" and slot.outcome.fallback_reason:
+        payload["reason"] = slot.outcome.fallback_reason
     if explain:
         payload["trace"] = {
             "steps": [step.as_dict() for step in slot.outcome.steps],

@@ -2,9 +2,11 @@
 
 1. published layout: pointer (slug, marketplace) → version from cache (short
    TTL, deleted on publish), document by version id (immutable, cached long);
-2. experiment variant: seam (`VariantChooser`), none yet;
-3. campaigns: seam (`CampaignApplier`), none yet;
-4. visibility over the shopper context (pure);
+2. experiment variant (`VariantChooser`);
+3. campaigns: the live campaign for this page and shopper (priority decides
+   overlaps) replaces the layout with a version or patches and inserts slots;
+4. visibility over the shopper context: the profile's facts joined with the
+   request's (pure audience rules);
 5. recommender calls for every personalized slot run concurrently under one
    page deadline, then the slot pipelines run in page order (pure);
 6. the response.
@@ -15,22 +17,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from core.cache import Cache
-from core.db import Database
+from core.db import Database, utcnow
 from core.errors import NotFound
-from layout_engine.audiences import ShopperContext, is_member, known_audiences
-from layout_engine.catalog import load_catalog, load_purchases
+from layout_engine import audience_service, campaign_service
+from layout_engine.audiences import Rule, ShopperContext, is_member
+from layout_engine.campaign_rules import Campaign, apply_effects, select_live
+from layout_engine.catalog import load_catalog
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
 from layout_engine.validation import validate_layout
 from personalization_client.client import PersonalizationClient
 from personalization_client.values import Fetch, RecRequest
+from shoppers import profile as profiles
+from shoppers import service as shopper_service
 from slots.postfilters import CatalogItem
+
+RULES_TTL_S = 5.0  # audiences and campaigns: an edit reaches every process within this
+RFM_TTL_S = 600.0  # RFM quintile edges move slowly; recomputing them reads every buyer
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,12 @@ class ResolveQuery:
     device: str | None = None
     explain: bool = False
     preview_variant: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()  # the storefront's `attr.*` values
+    at: datetime | None = None  # time travel, for authorized previews only
+
+    @property
+    def is_preview(self) -> bool:
+        return self.at is not None or self.preview_variant is not None
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,10 @@ def pointer_key(slug: str, marketplace: str) -> str:
     return f"ptr:{marketplace}:{slug}"
 
 
+def shopper_key(user_id: str) -> str:
+    return f"shopper:{user_id}"
+
+
 class PageResolver:
     def __init__(
         self,
@@ -83,6 +103,7 @@ class PageResolver:
         history_ttl_s: float = 30.0,
         variants: VariantChooser | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._cache = cache
@@ -93,12 +114,17 @@ class PageResolver:
         self._history_ttl = history_ttl_s
         self._variants = variants
         self._clock = clock
+        self._wall_clock = wall_clock
         self._catalog: tuple[float, dict[str, CatalogItem]] | None = None
+        self._rules: tuple[float, dict[str, Rule]] | None = None
+        self._campaigns: tuple[float, list[Campaign]] | None = None
+        self._rfm: tuple[float, profiles.RfmCutpoints] | None = None
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
         started = self._clock()
+        now = query.at or self._wall_clock()
         layout = self.published_layout(query.slug, query.marketplace)
-        context = self._context(query)
+        context = self._context(query, now)
         assignment = None
         if self._variants is not None:
             assignment = self._variants.choose(layout.page_id, query.user_id, query.preview_variant,
@@ -106,7 +132,46 @@ class PageResolver:
         if assignment is not None and assignment.layout_version != layout.number:
             layout = self._version_layout(layout, assignment.layout_version)
         experiment = assignment.as_dict() if assignment is not None else None
-        return self._resolve_layout(layout, context, query, started, experiment)
+        campaign = select_live(self._campaigns_for(now, query.at is not None), query.slug, query.marketplace, now,
+                               lambda audience: is_member(audience, context))  # fmt: skip
+        if campaign is not None:
+            layout = self._with_campaign(layout, campaign)
+        body = self._resolve_layout(layout, context, query, started, experiment)
+        if campaign is not None:
+            body["campaign"] = {"key": campaign.key, "name": campaign.name, "occasion": campaign.occasion}
+        if query.at is not None:
+            body["at"] = now.isoformat().replace("+00:00", "Z")
+        return body
+
+    def _with_campaign(self, layout: PublishedLayout, campaign: Campaign) -> PublishedLayout:
+        """A replace effect swaps the whole layout for a version; patches and inserts edit slots."""
+        effects = campaign.effects_for(layout.slug)
+        for effect in effects:
+            if effect.kind == "replace" and effect.version is not None:
+                layout = self._version_layout(layout, effect.version)
+        return replace(layout, document=apply_effects(layout.document, effects))
+
+    def _campaigns_for(self, now: datetime, is_time_travel: bool) -> list[Campaign]:
+        if is_time_travel:  # a preview at another instant reads the campaigns of that instant
+            with self._db.session() as session:
+                return campaign_service.campaigns_at(session, now)
+        mono = self._clock()
+        if self._campaigns is None or mono - self._campaigns[0] > RULES_TTL_S:
+            with self._db.session() as session:
+                self._campaigns = (mono, campaign_service.active_campaigns(session, now))
+        return self._campaigns[1]
+
+    def audience_rules(self) -> dict[str, Rule]:
+        mono = self._clock()
+        if self._rules is None or mono - self._rules[0] > RULES_TTL_S:
+            with self._db.session() as session:
+                self._rules = (mono, audience_service.rules_in_force(session))
+        return self._rules[1]
+
+    def forget_rules(self) -> None:
+        """After an audience or campaign change in this process: read them again at once."""
+        self._rules = None
+        self._campaigns = None
 
     def _version_layout(self, layout: PublishedLayout, number: int) -> PublishedLayout:
         """The same page at another (immutable) version: an experiment variant."""
@@ -137,7 +202,8 @@ class PageResolver:
         usable = {**document, "slots": [s for s in document.get("slots", []) if _is_resolvable(s)]}
         layout = PublishedLayout(0, query.slug, query.marketplace, str(document.get("title", "")), 0, number or 0,
                                  usable)  # fmt: skip
-        return self._resolve_layout(layout, self._context(query), query, started, None)
+        return self._resolve_layout(layout, self._context(query, query.at or self._wall_clock()), query, started,
+                                    None)  # fmt: skip
 
     def _resolve_layout(
         self, layout: PublishedLayout, context: ShopperContext, query: ResolveQuery, started: float,
@@ -212,21 +278,41 @@ class PageResolver:
                 self._catalog = (now, load_catalog(session))
         return self._catalog[1]
 
-    def _context(self, query: ResolveQuery) -> ShopperContext:
-        purchased, orders = self._history(query.user_id)
-        return ShopperContext(query.user_id, query.marketplace, query.locale, query.device, purchased, orders)
+    def _context(self, query: ResolveQuery, now: datetime) -> ShopperContext:
+        """The shopper's profile facts joined with the request's; opted-out shoppers bring none."""
+        shopper = self._shopper(query.user_id, now, cached=query.at is None)
+        request = profiles.request_facts(query.marketplace, query.locale, query.device, query.user_id is not None,
+                                         dict(query.attributes))  # fmt: skip
+        return ShopperContext(query.user_id, query.marketplace, query.locale, query.device,
+                              frozenset(shopper["purchased"]), {**request, **shopper["facts"]},
+                              bool(shopper["opted_out"]), self.audience_rules())  # fmt: skip
 
-    def _history(self, user_id: str | None) -> tuple[frozenset[str], int]:
+    def _shopper(self, user_id: str | None, now: datetime, cached: bool = True) -> dict[str, Any]:
+        """What the resolver uses of a shopper, held for a short TTL: one primary-key read per
+        shopper and TTL, however many pages they open. Time travel reads it fresh."""
         if user_id is None:
-            return frozenset(), 0
-        key = f"hist:{user_id}"
-        cached = self._cache.get(key)
-        if cached is not None:
-            return frozenset(cached["items"]), int(cached["orders"])
+            return {"purchased": [], "facts": {}, "opted_out": False}
+        key = shopper_key(user_id)
+        found = self._cache.get(key) if cached else None
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         with self._db.engine.connect() as connection:
-            items, orders = load_purchases(connection, user_id)
-        self._cache.set(key, {"items": sorted(items), "orders": orders}, ttl=self._history_ttl)
-        return items, orders
+            profile, opted_out = shopper_service.load_shopper(connection, user_id)
+        found = {
+            "purchased": list(profile.purchased_items) if profile else [],
+            "facts": profiles.facts(profile, self._rfm_cutpoints(now), now) if profile else {},
+            "opted_out": opted_out,
+        }
+        if cached:
+            self._cache.set(key, found, ttl=self._history_ttl)
+        return found
+
+    def _rfm_cutpoints(self, now: datetime) -> profiles.RfmCutpoints:
+        mono = self._clock()
+        if self._rfm is None or mono - self._rfm[0] > RFM_TTL_S:
+            with self._db.engine.connect() as connection:
+                self._rfm = (mono, shopper_service.load_rfm_cutpoints(connection, now))
+        return self._rfm[1]
 
     def _fetch_all(self, plans: list[SlotPlan], deadline: float) -> dict[tuple[int, str], Fetch]:
         """Every recommender call of the page at once; whatever is not back by the deadline is a failure.
@@ -285,8 +371,10 @@ class PageResolver:
 
 def _is_resolvable(slot: Any) -> bool:
     """Whether a draft slot is complete enough to resolve (its settings validate)."""
-    document = {"schema_version": 1, "slots": [slot]}
-    return isinstance(slot, Mapping) and not validate_layout(document, known_audiences())
+    if not isinstance(slot, Mapping):
+        return False
+    document = {"schema_version": 1, "slots": [{k: v for k, v in slot.items() if k != "visibility"}]}
+    return not validate_layout(document, ())
 
 
 def _result(future: Future[Fetch]) -> Fetch:

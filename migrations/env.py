@@ -12,6 +12,7 @@ import core.users  # noqa: F401
 import experiments.models  # noqa: F401
 import layout_engine.drafts  # noqa: F401
 import layout_engine.models  # noqa: F401
+import shoppers.models  # noqa: F401
 from core.db import Base, make_engine
 from core.settings import Settings
 

@@ -26,7 +26,15 @@ from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
 from experiments.models import EventRow, Experiment, ExperimentVariant, Exposure  # noqa: E402
 from layout_engine.drafts import Draft  # noqa: E402
-from layout_engine.models import CatalogItemRow, LayoutVersion, Page, ShopperInteraction  # noqa: E402
+from layout_engine.models import (  # noqa: E402
+    AudienceRow,
+    CampaignRow,
+    CatalogItemRow,
+    LayoutVersion,
+    Page,
+    ShopperInteraction,
+)
+from shoppers.models import ErasedShopper, ShopperOptOut, ShopperProfileRow  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -156,6 +164,11 @@ def _empty_tables(db: Database) -> None:
     with db.session() as session:
         session.execute(update(Page).values(published_version_id=None))
         for model in (
+            ShopperProfileRow,
+            ShopperOptOut,
+            ErasedShopper,
+            CampaignRow,
+            AudienceRow,
             EventRow,
             Exposure,
             ExperimentVariant,

@@ -32,6 +32,9 @@ def insert_store(session: Session, data_dir: Path) -> list[str]:
         if e.event == "purchase"
     ]  # fmt: skip
     session.execute(insert(ShopperInteraction), purchases)
+    from shoppers.service import rebuild_profiles
+
+    rebuild_profiles(session, max((e.occurred_at for e in events), default=datetime.now().astimezone()))
     session.commit()
     return [r["item_id"] for r in rows]
 

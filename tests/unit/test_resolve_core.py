@@ -9,7 +9,14 @@ from slots.postfilters import CatalogItem
 
 CATALOG = {f"gc-{i}": CatalogItem(f"gc-{i}", f"Card {i}", "B", "books", ("birthday",), 10.0, "USD", "/x")
            for i in range(20)}  # fmt: skip
-SHOPPER = ShopperContext("shopper-1", "US", "de-DE", "mobile", frozenset({"gc-0"}), 1)
+SHOPPER = ShopperContext(
+    "shopper-1",
+    "US",
+    "de-DE",
+    "mobile",
+    frozenset({"gc-0"}),
+    {"known": True, "marketplace": "US", "device": "mobile", "orders": 1},
+)
 
 
 def rec(slot_id: str, strategy: str = "personalized", count: int = 3) -> dict:

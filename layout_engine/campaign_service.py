@@ -1,0 +1,316 @@
+"""Occasion campaigns in the database: validated, scheduled, paused and ended as a unit.
+
+A campaign may change several pages in each of its marketplaces. Saving it checks
+every effect against every page it touches (the page exists, a replaced version
+exists, a patched slot is there and its patched settings still validate, an
+inserted slot validates in place), so a campaign that would break a page is
+refused whole, with each problem named by its JSON path. Status is derived from
+the clock (`campaign_rules.Campaign.status`); an edit is a compare-and-swap on
+`revision`, one transaction with its audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from layout_engine import audience_service
+from layout_engine.campaign_rules import Campaign, Effect, Overlap, apply_effects, overlaps, parse_campaign
+from layout_engine.models import CampaignRow, LayoutVersion, Page
+from layout_engine.validation import validate_layout
+
+# The zone a marketplace's calendar is drawn in (a campaign keeps its own zone for its window).
+MARKETPLACE_ZONES = {"US": "America/New_York", "DE": "Europe/Berlin", "GB": "Europe/London", "FR": "Europe/Paris"}
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def marketplace_zone(marketplace: str) -> str:
+    return MARKETPLACE_ZONES.get(marketplace, "UTC")
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    campaign: Campaign
+    revision: int
+    updated_by: str
+    updated_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.campaign.key
+
+    @property
+    def etag(self) -> str:
+        return f'"cmp-{self.campaign.key}-{self.revision}"'
+
+    def status(self, now: datetime) -> str:
+        return self.campaign.status(now)
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {**self.campaign.as_dict(), "status": self.status(now), "revision": self.revision,
+                "updated_by": self.updated_by, "updated_at": _iso(self.updated_at)}  # fmt: skip
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _body_of(row: CampaignRow) -> dict[str, Any]:
+    return {"key": row.key, "name": row.name, "occasion": row.occasion, "marketplaces": list(row.marketplaces),
+            "audience": row.audience, "time_zone": row.time_zone, "starts_at": row.starts_local,
+            "ends_at": row.ends_local, "priority": row.priority, "paused": row.paused,
+            "effects": list(row.effects)}  # fmt: skip
+
+
+def _info(row: CampaignRow) -> CampaignInfo:
+    """Stored campaigns were valid when saved; parse them without today's audience list, so
+    an audience deleted since cannot make a stored campaign unreadable."""
+    campaign, problems = parse_campaign(_body_of(row), _AnyKey(), _AnyKey())
+    if campaign is None:
+        raise ValueError(f"stored campaign {row.key} does not parse: {problems}")
+    return CampaignInfo(campaign, row.revision, row.updated_by, row.updated_at)
+
+
+class _AnyKey(frozenset[str]):
+    def __contains__(self, _item: object) -> bool:
+        return True
+
+
+def list_campaigns(session: Session, marketplace: str | None = None) -> list[CampaignInfo]:
+    rows = session.scalars(select(CampaignRow).order_by(CampaignRow.starts_at, CampaignRow.key))
+    infos = [_info(r) for r in rows]
+    return [i for i in infos if marketplace is None or marketplace in i.campaign.marketplaces]
+
+
+def get_campaign(session: Session, key: str) -> CampaignInfo:
+    row = session.scalar(select(CampaignRow).where(CampaignRow.key == key))
+    if row is None:
+        raise NotFound(f"no campaign '{key}'")
+    return _info(row)
+
+
+def active_campaigns(session: Session, now: datetime) -> list[Campaign]:
+    """Campaigns not yet ended: what the resolver holds (ended ones can never apply again)."""
+    rows = session.scalars(select(CampaignRow).where(CampaignRow.ends_at > now))
+    return [_info(r).campaign for r in rows]
+
+
+def campaigns_at(session: Session, at: datetime) -> list[Campaign]:
+    """Campaigns whose window contains `at`, for time-travel previews (any instant, past or future)."""
+    rows = session.scalars(select(CampaignRow).where(CampaignRow.starts_at <= at, CampaignRow.ends_at > at))
+    return [_info(r).campaign for r in rows]
+
+
+def _known_marketplaces(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(select(Page.marketplace).distinct()))
+
+
+def _parse(session: Session, body: Mapping[str, Any]) -> Campaign:
+    campaign, problems = parse_campaign(body, audience_service.known_keys(session), _known_marketplaces(session))
+    if campaign is None or problems:
+        raise ValidationFailed("the campaign is not valid", [p.as_dict() for p in problems])
+    effect_problems = effect_problems_of(session, campaign)
+    if effect_problems:
+        raise ValidationFailed("the campaign would break a page", effect_problems)
+    return campaign
+
+
+def effect_problems_of(session: Session, campaign: Campaign) -> list[dict[str, str]]:
+    """Every effect against every page it changes, in every marketplace of the campaign."""
+    known = audience_service.known_keys(session)
+    problems: list[dict[str, str]] = []
+    for marketplace in campaign.marketplaces:
+        for page_slug in sorted(campaign.pages()):
+            problems += _page_problems(session, campaign, page_slug, marketplace, known)
+    return problems
+
+
+def _page_problems(
+    session: Session, campaign: Campaign, slug: str, marketplace: str, known: frozenset[str]
+) -> list[dict[str, str]]:
+    indexed = [(i, e) for i, e in enumerate(campaign.effects) if e.page == slug]
+    where = f"/effects/{indexed[0][0]}/page"
+    page = session.scalar(select(Page).where(Page.slug == slug, Page.marketplace == marketplace))
+    if page is None:
+        return [{"path": where, "message": f"no page '{slug}' in {marketplace}"}]
+    problems = []
+    for index, effect in indexed:
+        if effect.kind == "replace":
+            exists = session.scalar(select(LayoutVersion.id).where(LayoutVersion.page_id == page.id,
+                                                                   LayoutVersion.number == effect.version))  # fmt: skip
+            if exists is None:
+                problems.append({"path": f"/effects/{index}/version",
+                                 "message": f"page '{slug}' in {marketplace} has no version {effect.version}"})  # fmt: skip
+    if page.published_version_id is None:
+        if any(e.kind != "replace" for _i, e in indexed):
+            problems.append({"path": where, "message": f"page '{slug}' in {marketplace} is not published yet"})
+        return problems
+    document = session.scalar(select(LayoutVersion.document).where(LayoutVersion.id == page.published_version_id))
+    return problems + _patch_problems(dict(document or {}), indexed, slug, marketplace, known)
+
+
+def _patch_problems(
+    document: dict[str, Any], indexed: Sequence[tuple[int, Effect]], slug: str, marketplace: str,
+    known: frozenset[str],
+) -> list[dict[str, str]]:  # fmt: skip
+    """Patched slots must exist, and the patched page must still be a valid layout."""
+    problems = []
+    slot_ids = {s.get("id") for s in document.get("slots", [])}
+    for index, effect in indexed:
+        if effect.kind == "patch" and effect.slot_id not in slot_ids:
+            problems.append({"path": f"/effects/{index}/slot_id",
+                             "message": f"page '{slug}' in {marketplace} has no slot '{effect.slot_id}'"})  # fmt: skip
+        if effect.kind == "insert" and effect.slot and effect.slot.get("id") in slot_ids:
+            problems.append({"path": f"/effects/{index}/slot/id",
+                             "message": f"page '{slug}' in {marketplace} already has a slot '{effect.slot['id']}'"})  # fmt: skip
+    if problems:
+        return problems
+    patched = apply_effects(document, [e for _i, e in indexed])
+    slot_at = {s.get("id"): n for n, s in enumerate(patched.get("slots", []))}
+    for problem in validate_layout(patched, known):
+        problems.append({"path": _effect_path(problem.path, patched, indexed, slot_at),
+                         "message": f"{slug} in {marketplace}: {problem.message}"})  # fmt: skip
+    return problems
+
+
+def _effect_path(path: str, patched: Mapping[str, Any], indexed: Sequence[tuple[int, Effect]],
+                 slot_at: Mapping[Any, int]) -> str:  # fmt: skip
+    """A layout problem's path (/slots/3/settings/x) as the effect's that caused it."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "slots" and parts[2].isdigit():
+        slot_id = patched["slots"][int(parts[2])].get("id")
+        rest = "/".join(parts[3:])
+        for index, effect in indexed:
+            if effect.kind == "patch" and effect.slot_id == slot_id and rest.startswith("settings"):
+                return f"/effects/{index}/{rest}"
+            if effect.kind == "insert" and effect.slot and effect.slot.get("id") == slot_id:
+                return f"/effects/{index}/slot/{rest}"
+    return f"/effects{path}"
+
+
+def overlap_warnings(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
+    """Other campaigns on the same pages, marketplaces and (possibly) audience at the same time:
+    priority decides which one a shopper sees; the UI warns when scheduling."""
+    others = [i.campaign for i in list_campaigns(session) if i.key != campaign.key]
+    return [_warning(campaign, o) for o in overlaps(campaign, others)]
+
+
+def _warning(campaign: Campaign, overlap: Overlap) -> dict[str, Any]:
+    winner, loser = (campaign.key, overlap.other) if overlap.wins else (overlap.other, campaign.key)
+    return {"other": overlap.other, "pages": list(overlap.pages), "marketplaces": list(overlap.marketplaces),
+            "wins": overlap.wins,
+            "message": f"overlaps '{overlap.other}' on {', '.join(overlap.pages)} "
+                       f"({', '.join(overlap.marketplaces)}); '{winner}' wins by priority over '{loser}'"}  # fmt: skip
+
+
+def _row_values(campaign: Campaign) -> dict[str, Any]:
+    return {"name": campaign.name, "occasion": campaign.occasion, "marketplaces": list(campaign.marketplaces),
+            "audience": campaign.audience, "time_zone": campaign.time_zone,
+            "starts_local": campaign.starts_local.strftime(LOCAL_FORMAT),
+            "ends_local": campaign.ends_local.strftime(LOCAL_FORMAT), "starts_at": campaign.window.starts_at,
+            "ends_at": campaign.window.ends_at, "priority": campaign.priority, "paused": campaign.paused,
+            "effects": [e.as_dict() for e in campaign.effects]}  # fmt: skip
+
+
+def create_campaign(session: Session, body: Mapping[str, Any], actor: str) -> tuple[CampaignInfo, list[dict[str, Any]]]:
+    campaign = _parse(session, body)
+    if session.scalar(select(CampaignRow.id).where(CampaignRow.key == campaign.key)) is not None:
+        raise Conflict(f"a campaign '{campaign.key}' already exists", [{"path": "/key", "message": "taken"}])
+    now = utcnow()
+    session.add(CampaignRow(key=campaign.key, **_row_values(campaign), revision=1, updated_by=actor,
+                            created_at=now, updated_at=now))  # fmt: skip
+    audit.record(session, actor, "campaign_created", f"campaign:{campaign.key}", occasion=campaign.occasion,
+                 pages=sorted(campaign.pages()), marketplaces=list(campaign.marketplaces))  # fmt: skip
+    session.commit()
+    return get_campaign(session, campaign.key), overlap_warnings(session, campaign)
+
+
+def _check_etag(current: CampaignInfo, if_match: str) -> None:
+    if if_match.strip() not in (current.etag, "W/" + current.etag):
+        raise PreconditionFailed("the campaign changed since you loaded it; reload and try again")
+
+
+def _swap(session: Session, current: CampaignInfo, values: dict[str, Any], actor: str) -> None:
+    done = session.execute(
+        update(CampaignRow)
+        .where(CampaignRow.key == current.key, CampaignRow.revision == current.revision)
+        .values(**values, revision=current.revision + 1, updated_by=actor, updated_at=utcnow())
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise PreconditionFailed("the campaign changed since you loaded it; reload and try again")
+
+
+def update_campaign(
+    session: Session, key: str, body: Mapping[str, Any], if_match: str, actor: str
+) -> tuple[CampaignInfo, list[dict[str, Any]]]:
+    """An edit is validated as the whole campaign it makes; an ended campaign is history and stays."""
+    current = get_campaign(session, key)
+    _check_etag(current, if_match)
+    if current.status(utcnow()) == "ended":
+        raise Conflict(f"campaign '{key}' has ended; copy it into a new campaign instead")
+    merged = {**_body_of_campaign(current.campaign), **{k: v for k, v in body.items() if k != "key"}, "key": key}
+    campaign = _parse(session, merged)
+    _swap(session, current, _row_values(campaign), actor)
+    audit.record(session, actor, "campaign_updated", f"campaign:{key}", fields=sorted(set(body) - {"key"}))
+    session.commit()
+    return get_campaign(session, key), overlap_warnings(session, campaign)
+
+
+def _body_of_campaign(campaign: Campaign) -> dict[str, Any]:
+    data = campaign.as_dict()
+    return {"key": campaign.key, "name": campaign.name, "occasion": campaign.occasion,
+            "marketplaces": list(campaign.marketplaces), "audience": campaign.audience,
+            "time_zone": campaign.time_zone, "starts_at": campaign.starts_local.strftime(LOCAL_FORMAT),
+            "ends_at": campaign.ends_local.strftime(LOCAL_FORMAT), "priority": campaign.priority,
+            "paused": campaign.paused, "effects": data["effects"]}  # fmt: skip
+
+
+def set_paused(session: Session, key: str, paused: bool, if_match: str, actor: str) -> CampaignInfo:
+    current = get_campaign(session, key)
+    _check_etag(current, if_match)
+    if current.status(utcnow()) == "ended":
+        raise Conflict(f"campaign '{key}' has ended")
+    _swap(session, current, {"paused": paused}, actor)
+    audit.record(session, actor, "campaign_paused" if paused else "campaign_resumed", f"campaign:{key}")
+    session.commit()
+    return get_campaign(session, key)
+
+
+def end_now(session: Session, key: str, if_match: str, actor: str) -> CampaignInfo:
+    """End a campaign early, on every page at once: its window now closes at this minute."""
+    current = get_campaign(session, key)
+    _check_etag(current, if_match)
+    now = utcnow().replace(second=0, microsecond=0)
+    status = current.status(utcnow())
+    if status == "ended":
+        raise Conflict(f"campaign '{key}' has already ended")
+    if status == "scheduled":
+        raise Conflict(f"campaign '{key}' has not started; change its dates or delete it instead")
+    # Minutes are the unit of a window; a campaign started this very minute ends at the next one.
+    ends_at = max(now, current.campaign.window.starts_at + timedelta(minutes=1))
+    local = ends_at.astimezone(ZoneInfo(current.campaign.time_zone)).replace(tzinfo=None)
+    _swap(session, current, {"ends_at": ends_at, "ends_local": local.strftime(LOCAL_FORMAT)}, actor)
+    audit.record(session, actor, "campaign_ended", f"campaign:{key}")
+    session.commit()
+    return get_campaign(session, key)
+
+
+def delete_campaign(session: Session, key: str, if_match: str, actor: str) -> None:
+    """Scheduled or ended campaigns can be deleted; a live one is ended first (so nobody is surprised)."""
+    current = get_campaign(session, key)
+    _check_etag(current, if_match)
+    if current.status(utcnow()) in ("live",):
+        raise Conflict(f"campaign '{key}' is live; end it first")
+    session.execute(delete(CampaignRow).where(CampaignRow.key == key))
+    audit.record(session, actor, "campaign_deleted", f"campaign:{key}")
+    session.commit()

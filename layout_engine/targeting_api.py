@@ -1,0 +1,267 @@
+"""JSON API for targeting: audiences, campaigns, and shoppers' profiles and privacy requests.
+
+Audience and campaign edits need If-Match (the ETag from GET); a change reaches
+this process's resolver at once and every other process within RULES_TTL_S.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from core import audit
+from core.auth import current_identity, require_scope
+from core.db import utcnow
+from core.errors import BadRequest, PreconditionRequired, ValidationFailed
+from core.web import db_session, json_body, services
+from layout_engine import audience_service, campaign_service
+from layout_engine.api import DEVICES, bp, parse_at
+from layout_engine.audience_rules import validate_rule
+from layout_engine.service import shopper_key
+from shoppers import profile as profiles
+from shoppers import service as shopper_service
+
+MAX_USER_ID = 100
+
+
+def _actor() -> str:
+    identity = current_identity()
+    return identity.name if identity else "anonymous"
+
+
+def _if_match(what: str) -> str:
+    value = request.headers.get("If-Match")
+    if not value:
+        raise PreconditionRequired(f"send If-Match with the {what}'s ETag (from GET)")
+    return value
+
+
+def _etagged(body: dict[str, Any], etag: str, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = etag
+    return response
+
+
+def _forget() -> None:
+    services().resolver.forget_rules()
+
+
+# ----------------------------------------------------------------------------- audiences
+
+
+@bp.get("/audiences")
+@require_scope("admin")
+def list_audiences() -> Response:
+    return jsonify({"audiences": [a.as_dict() for a in audience_service.list_audiences(db_session())]})
+
+
+@bp.post("/audiences")
+@require_scope("admin")
+def create_audience() -> Response:
+    audience = audience_service.create_audience(db_session(), json_body(), _actor())
+    _forget()
+    return _etagged(audience.as_dict(), audience.etag, 201)
+
+
+@bp.get("/audiences/<key>")
+@require_scope("admin")
+def get_audience(key: str) -> Response:
+    audience = audience_service.get_audience(db_session(), key)
+    return _etagged(audience.as_dict(), audience.etag)
+
+
+@bp.patch("/audiences/<key>")
+@require_scope("admin")
+def update_audience(key: str) -> Response:
+    audience = audience_service.update_audience(db_session(), key, json_body(), _if_match("audience"), _actor())
+    _forget()
+    return _etagged(audience.as_dict(), audience.etag)
+
+
+@bp.delete("/audiences/<key>")
+@require_scope("admin")
+def delete_audience(key: str) -> Response:
+    audience_service.delete_audience(db_session(), key, _actor())
+    _forget()
+    return Response(status=204)
+
+
+def request_facts_from_args() -> dict[str, Any]:
+    """marketplace, locale, device and attr.* from the query string, as the resolver would see them."""
+    args = request.args
+    device = args.get("device") or None
+    if device is not None and device not in DEVICES:
+        raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
+    attributes = {k[len("attr.") :]: v for k, v in args.items() if k.startswith("attr.") and v}
+    user_id = args.get("user_id") or None
+    return profiles.request_facts(args.get("marketplace") or "US", args.get("locale") or None, device,
+                                  user_id is not None, attributes)  # fmt: skip
+
+
+@bp.get("/audiences/<key>/match")
+@require_scope("admin")
+def audience_match(key: str) -> Response:
+    """Would this shopper match? `user_id` plus the request attributes the storefront would send."""
+    audience = audience_service.get_audience(db_session(), key)
+    user_id = _user_id(request.args.get("user_id"))
+    now = parse_at(request.args.get("at")) or utcnow()
+    result = audience_service.would_match(db_session(), audience.rule, key, user_id, request_facts_from_args(), now)
+    return jsonify(result.as_dict())
+
+
+@bp.get("/audiences/<key>/size")
+@require_scope("admin")
+def audience_size(key: str) -> Response:
+    audience = audience_service.get_audience(db_session(), key)
+    estimate = audience_service.estimate_size(db_session(), audience.rule, utcnow())
+    return jsonify({"audience": key, **estimate.as_dict()})
+
+
+@bp.post("/audiences/estimate")
+@require_scope("admin")
+def estimate_rule() -> Response:
+    """The size of an unsaved rule, for the rule builder."""
+    rule = json_body().get("rule")
+    problems = validate_rule(rule, "/rule")
+    if problems:
+        raise ValidationFailed("the rule is not valid", [p.as_dict() for p in problems])
+    return jsonify(audience_service.estimate_size(db_session(), rule, utcnow()).as_dict())  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- campaigns
+
+
+def _campaign_body(info: campaign_service.CampaignInfo, warnings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body = info.as_dict(utcnow())
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+@bp.get("/campaigns")
+@require_scope("admin")
+def list_campaigns() -> Response:
+    marketplace = request.args.get("marketplace") or None
+    now = utcnow()
+    found = campaign_service.list_campaigns(db_session(), marketplace)
+    status = request.args.get("status")
+    return jsonify({"campaigns": [c.as_dict(now) for c in found if status in (None, "", c.status(now))]})
+
+
+@bp.post("/campaigns")
+@require_scope("admin")
+def create_campaign() -> Response:
+    info, warnings = campaign_service.create_campaign(db_session(), json_body(), _actor())
+    _forget()
+    return _etagged(_campaign_body(info, warnings), info.etag, 201)
+
+
+@bp.get("/campaigns/<key>")
+@require_scope("admin")
+def get_campaign(key: str) -> Response:
+    info = campaign_service.get_campaign(db_session(), key)
+    warnings = campaign_service.overlap_warnings(db_session(), info.campaign)
+    return _etagged(_campaign_body(info, warnings), info.etag)
+
+
+@bp.patch("/campaigns/<key>")
+@require_scope("admin")
+def update_campaign(key: str) -> Response:
+    info, warnings = campaign_service.update_campaign(db_session(), key, json_body(), _if_match("campaign"), _actor())
+    _forget()
+    return _etagged(_campaign_body(info, warnings), info.etag)
+
+
+@bp.post("/campaigns/<key>/pause")
+@require_scope("admin")
+def pause_campaign(key: str) -> Response:
+    info = campaign_service.set_paused(db_session(), key, True, _if_match("campaign"), _actor())
+    _forget()
+    return _etagged(_campaign_body(info), info.etag)
+
+
+@bp.post("/campaigns/<key>/resume")
+@require_scope("admin")
+def resume_campaign(key: str) -> Response:
+    info = campaign_service.set_paused(db_session(), key, False, _if_match("campaign"), _actor())
+    _forget()
+    return _etagged(_campaign_body(info), info.etag)
+
+
+@bp.post("/campaigns/<key>/end")
+@require_scope("admin")
+def end_campaign(key: str) -> Response:
+    info = campaign_service.end_now(db_session(), key, _if_match("campaign"), _actor())
+    _forget()
+    return _etagged(_campaign_body(info), info.etag)
+
+
+@bp.delete("/campaigns/<key>")
+@require_scope("admin")
+def delete_campaign(key: str) -> Response:
+    campaign_service.delete_campaign(db_session(), key, _if_match("campaign"), _actor())
+    _forget()
+    return Response(status=204)
+
+
+# ----------------------------------------------------------------------------- shoppers
+
+
+def _user_id(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_USER_ID:
+        raise BadRequest("user_id is longer than 100 characters", [{"path": "user_id", "message": "too long"}])
+    return value or None
+
+
+@bp.get("/shoppers/<user_id>")
+@require_scope("admin")
+def get_shopper(user_id: str) -> Response:
+    """The shopper's profile facts as audiences see them, and whether they opted out."""
+    _user_id(user_id)
+    now = utcnow()
+    facts, opted_out = audience_service.shopper_facts(db_session(), user_id, {}, now)
+    profile, _ = shopper_service.load_shopper(db_session(), user_id)
+    body = {"user_id": user_id, "opted_out": opted_out, "has_profile": profile is not None, "facts": facts,
+            "purchased_items": list(profile.purchased_items) if profile else []}  # fmt: skip
+    return jsonify(body)
+
+
+@bp.post("/shoppers/<user_id>/opt-out")
+@require_scope("events")
+def opt_out(user_id: str) -> Response:
+    """The storefront passes on a shopper's choice: no profile, no personal recommendations."""
+    _user_id(user_id)
+    session = db_session()
+    is_new = shopper_service.opt_out(session, user_id, utcnow())
+    audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
+    session.commit()
+    services().cache.delete(shopper_key(user_id))
+    return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
+
+
+@bp.delete("/shoppers/<user_id>/opt-out")
+@require_scope("events")
+def opt_in(user_id: str) -> Response:
+    _user_id(user_id)
+    session = db_session()
+    changed = shopper_service.opt_in(session, user_id)
+    session.commit()
+    services().cache.delete(shopper_key(user_id))
+    return jsonify({"user_id": user_id, "opted_out": False, "changed": changed})
+
+
+@bp.delete("/shoppers/<user_id>")
+@require_scope("events")
+def erase_shopper(user_id: str) -> Response:
+    """Right to erasure: events, purchases, exposures and profile are deleted in one transaction;
+    the audit log keeps only a digest prefix, never the id."""
+    _user_id(user_id)
+    session = db_session()
+    erasure = shopper_service.erase(session, user_id, utcnow())
+    audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
+                 **erasure.as_dict())  # fmt: skip
+    session.commit()
+    services().cache.delete(shopper_key(user_id))
+    return jsonify({"user_id": user_id, "erased": erasure.as_dict()})

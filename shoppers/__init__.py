@@ -1,0 +1,1 @@
+"""Shopper profiles, privacy (opt-out and erasure), and the facts audiences read."""

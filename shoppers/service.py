@@ -1,0 +1,277 @@
+"""Profiles and privacy in the database: incremental profile updates, reads for the resolver,
+opt-out and erasure, and the training data the built-in recommender learns from.
+
+Profile updates run inside the caller's transaction (event ingestion), so a batch
+of events and the profiles it changes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from layout_engine.models import CatalogItemRow, ShopperInteraction
+from shoppers.models import ErasedShopper, ShopperOptOut, ShopperProfileRow
+from shoppers.profile import Profile, ProfileEvent, RfmCutpoints, fold, rfm_cutpoints
+
+TASTE_TTL_S = 60.0
+_PROFILE_COLUMNS = ("first_seen_at", "last_seen_at", "page_views", "orders", "revenue", "first_order_at",
+                    "last_order_at", "reengaged_at", "occasions", "categories", "purchased_items",
+                    "recent_orders")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Taste:
+    category: str
+    occasions: tuple[str, ...]
+
+
+class TasteLookup:
+    """Item → (category, occasions) from the catalog, held per process for a minute: ingestion
+    must not read the catalog per event."""
+
+    def __init__(self, ttl_s: float = TASTE_TTL_S) -> None:
+        self._ttl = ttl_s
+        self._loaded: tuple[float, dict[str, Taste]] | None = None
+
+    def get(self, session: Session) -> dict[str, Taste]:
+        now = time.monotonic()
+        if self._loaded is None or now - self._loaded[0] > self._ttl or not self._loaded[1]:
+            rows = session.execute(select(CatalogItemRow.item_id, CatalogItemRow.category, CatalogItemRow.occasions))
+            self._loaded = (now, {r.item_id: Taste(r.category, tuple(r.occasions or ())) for r in rows})
+        return self._loaded[1]
+
+    def forget(self) -> None:
+        """After the catalog is replaced (seeding, tests): read it again on next use."""
+        self._loaded = None
+
+
+TASTES = TasteLookup()
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+def profile_from_row(row: Any) -> Profile:
+    return Profile(
+        user_id=row.user_id, first_seen_at=row.first_seen_at, last_seen_at=row.last_seen_at,
+        page_views=row.page_views, orders=row.orders, revenue=row.revenue, first_order_at=row.first_order_at,
+        last_order_at=row.last_order_at, reengaged_at=row.reengaged_at, occasions=dict(row.occasions or {}),
+        categories=dict(row.categories or {}), purchased_items=tuple(row.purchased_items or ()),
+        recent_orders=tuple(row.recent_orders or ()),
+    )  # fmt: skip
+
+
+def _row_values(profile: Profile, now: datetime) -> dict[str, Any]:
+    values = {name: getattr(profile, name) for name in _PROFILE_COLUMNS}
+    values.update(occasions=dict(profile.occasions), categories=dict(profile.categories),
+                  purchased_items=list(profile.purchased_items), recent_orders=list(profile.recent_orders))  # fmt: skip
+    return {"user_id": profile.user_id, **values, "updated_at": now}
+
+
+def update_profiles(session: Session, events_by_user: Mapping[str, Sequence[ProfileEvent]], now: datetime) -> int:
+    """Fold new events into their shoppers' profiles: three statements per batch whatever the
+    history (create missing rows, lock and read the batch's rows, write them back). Opted-out
+    shoppers are skipped. Returns the number of profiles written."""
+    users = sorted(set(events_by_user) - opted_out_among(session, events_by_user))
+    if not users:
+        return 0
+    placeholders = [
+        {"user_id": u, "first_seen_at": min(e.occurred_at for e in events_by_user[u]),
+         "last_seen_at": min(e.occurred_at for e in events_by_user[u]), "page_views": 0, "orders": 0,
+         "revenue": 0.0, "occasions": {}, "categories": {}, "purchased_items": [], "recent_orders": [],
+         "updated_at": now}
+        for u in users
+    ]  # fmt: skip
+    session.execute(_insert(session, ShopperProfileRow).values(placeholders).on_conflict_do_nothing())
+    query = select(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id.in_(users)).order_by("user_id")
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # two batches for one shopper must not lose each other's events
+    current = {row.user_id: profile_from_row(row) for row in session.execute(query)}
+    rows = [_row_values(fold(current[u], u, events_by_user[u]), now) for u in users]
+    session.execute(
+        update(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id == bindparam("b_user_id")),
+        [{**{k: v for k, v in r.items() if k != "user_id"}, "b_user_id": r["user_id"]} for r in rows],
+    )
+    return len(rows)
+
+
+def _insert(session: Session, model: Any) -> Any:
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def opted_out_among(session: Session, users: Iterable[str]) -> set[str]:
+    wanted = list(users)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(ShopperOptOut.user_id).where(ShopperOptOut.user_id.in_(wanted))))
+
+
+def profile_events(events: Iterable[Any], tastes: Mapping[str, Taste]) -> dict[str, list[ProfileEvent]]:
+    """Storefront events (`experiments.events.Event`) as profile events, grouped by shopper."""
+    grouped: dict[str, list[ProfileEvent]] = defaultdict(list)
+    for e in events:
+        taste = tastes.get(e.item_id) if e.item_id else None
+        grouped[e.user_id].append(ProfileEvent(
+            e.type, e.occurred_at, e.item_id, e.order_id, e.revenue or 0.0,
+            taste.category if taste else None, taste.occasions if taste else (), e.page,
+        ))  # fmt: skip
+    return grouped
+
+
+_PROFILE_BY_ID = select(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id == bindparam("user_id"))
+_OPTED_OUT = select(ShopperOptOut.user_id).where(ShopperOptOut.user_id == bindparam("user_id"))
+
+
+def load_shopper(connection: Connection | Session, user_id: str) -> tuple[Profile | None, bool]:
+    """(profile or None, opted out?) by primary key: what the resolver needs about one shopper."""
+    if connection.execute(_OPTED_OUT, {"user_id": user_id}).first() is not None:
+        return None, True
+    row = connection.execute(_PROFILE_BY_ID, {"user_id": user_id}).first()
+    return (profile_from_row(row) if row is not None else None), False
+
+
+def load_rfm_cutpoints(connection: Connection | Session, now: datetime) -> RfmCutpoints:
+    """Quintile edges over every buyer. A full read of three columns of buyers' profiles:
+    the resolver holds the result for minutes, never per request."""
+    rows = connection.execute(
+        select(ShopperProfileRow.last_order_at, ShopperProfileRow.orders, ShopperProfileRow.revenue).where(
+            ShopperProfileRow.orders > 0, ShopperProfileRow.last_order_at.is_not(None)
+        )
+    )
+    buyers = [(max(0.0, (now - _aware(r[0])).total_seconds() / 86_400), float(r[1]), float(r[2])) for r in rows]
+    return rfm_cutpoints(buyers)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def known_profiles(session: Session, limit: int | None = None) -> list[Profile]:
+    query = select(ShopperProfileRow.__table__).order_by(ShopperProfileRow.user_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [profile_from_row(row) for row in session.execute(query)]
+
+
+def count_profiles(session: Session) -> int:
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count()).select_from(ShopperProfileRow)) or 0)
+
+
+def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:
+    """Profiles from the stored purchase history, for a store whose history was bulk-loaded
+    (the demo seed, imports) rather than sent as events. Replaces existing profiles."""
+    TASTES.forget()
+    tastes = TASTES.get(session)
+    prices = dict(session.execute(select(CatalogItemRow.item_id, CatalogItemRow.price)).all())
+    session.execute(delete(ShopperProfileRow))
+    skip = opted_out_among(session, session.scalars(select(ShopperOptOut.user_id)))
+    history = session.execute(
+        select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
+               ShopperInteraction.occurred_at, ShopperInteraction.order_id).order_by(ShopperInteraction.user_id)
+    )  # fmt: skip
+    grouped: dict[str, list[ProfileEvent]] = defaultdict(list)
+    for user_id, item_id, kind, at, order_id in history:
+        if user_id in skip:
+            continue
+        taste = tastes.get(item_id)
+        revenue = float(prices.get(item_id, 0.0)) if kind == "purchase" else 0.0
+        grouped[user_id].append(ProfileEvent(kind, _aware(at), item_id, order_id or None, revenue,
+                                             taste.category if taste else None, taste.occasions if taste else ()))  # fmt: skip
+    rows = [_row_values(fold(None, user, events), now) for user, events in grouped.items()]
+    for start in range(0, len(rows), batch):
+        session.execute(_insert(session, ShopperProfileRow).values(rows[start : start + batch]))
+    return len(rows)
+
+
+# ----------------------------------------------------------------------------- privacy
+
+
+def digest(user_id: str) -> str:
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Erasure:
+    events: int
+    purchases: int
+    exposures: int
+    profile: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "purchases": self.purchases, "exposures": self.exposures,
+                "profile": self.profile}  # fmt: skip
+
+
+def opt_out(session: Session, user_id: str, now: datetime) -> bool:
+    """Record the opt-out and drop the profile built so far; True if it is new."""
+    existed = session.get(ShopperOptOut, user_id) is not None
+    if not existed:
+        session.add(ShopperOptOut(user_id=user_id, opted_out_at=now))
+    session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id))
+    return not existed
+
+
+def opt_in(session: Session, user_id: str) -> bool:
+    """Withdraw an opt-out (the profile starts again from the next event); True if there was one."""
+    return bool(session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id)).rowcount)  # type: ignore[attr-defined]
+
+
+def is_opted_out(session: Session, user_id: str) -> bool:
+    return session.get(ShopperOptOut, user_id) is not None
+
+
+def erase(session: Session, user_id: str, now: datetime) -> Erasure:
+    """Delete everything Tessera holds about the shopper: events, purchase history, experiment
+    exposures, profile and opt-out; remember only a digest so old training exports skip them."""
+    from experiments.models import EventRow, Exposure  # erasure reaches into the experiment tables
+
+    events = session.execute(delete(EventRow).where(EventRow.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+    purchases = session.execute(delete(ShopperInteraction).where(ShopperInteraction.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+    exposures = session.execute(delete(Exposure).where(Exposure.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+    profile = session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id))
+    session.execute(_insert(session, ErasedShopper).values(user_digest=digest(user_id), erased_at=now)
+                    .on_conflict_do_nothing())  # fmt: skip
+    return Erasure(int(events or 0), int(purchases or 0), int(exposures or 0), bool(profile))
+
+
+def erased_digests(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(select(ErasedShopper.user_digest)))
+
+
+def export_training_data(session: Session, directory: Path) -> int:
+    """Write `interactions.csv` for the built-in recommender from the stored history, leaving out
+    erased and opted-out shoppers: the next training run never sees them. Returns the rows written."""
+    skip_ids = set(session.scalars(select(ShopperOptOut.user_id)))
+    skip_digests = erased_digests(session)
+    rows = session.execute(
+        select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
+               ShopperInteraction.occurred_at, ShopperInteraction.order_id)
+        .order_by(ShopperInteraction.occurred_at, ShopperInteraction.id)
+    )  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with (directory / "interactions.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["user_id", "item_id", "event", "occurred_at", "order_id"])
+        for user_id, item_id, kind, at, order_id in rows:
+            if user_id in skip_ids or digest(user_id) in skip_digests:
+                continue
+            out.writerow([user_id, item_id, kind, _aware(at).isoformat().replace("+00:00", "Z"), order_id or ""])
+            written += 1
+    return written
