@@ -141,8 +141,10 @@ def _register_cli(app: Flask) -> None:
     from core.cli import tokens_cli, users_cli
     from demo.cli import demo_cli
     from experiments.cli import experiments_cli
+    from shoppers.cli import shoppers_cli
 
     app.cli.add_command(tokens_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(experiments_cli)
+    app.cli.add_command(shoppers_cli)

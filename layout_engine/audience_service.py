@@ -8,6 +8,7 @@ layout cannot be deleted.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from layout_engine.models import AudienceRow, CampaignRow, LayoutVersion, Page
 from shoppers import profile as profiles
 from shoppers import service as shopper_service
 
+log = logging.getLogger(__name__)
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ESTIMATE_SAMPLE = 20_000
 
@@ -77,8 +79,15 @@ def get_audience(session: Session, key: str) -> AudienceInfo:
 
 
 def rules_in_force(session: Session) -> dict[str, Rule]:
-    """Every audience's rule by key: what the resolver evaluates."""
-    stored = dict(session.execute(select(AudienceRow.key, AudienceRow.rule)).all())
+    """Every audience's rule by key: what the resolver evaluates. A stored rule that no longer
+    validates (edited by hand in the database) is left out, so it matches nobody instead of
+    raising on a storefront request."""
+    stored = {}
+    for key, rule in session.execute(select(AudienceRow.key, AudienceRow.rule)):
+        if validate_rule(rule):
+            log.error("audience %s has an invalid rule in the database; it matches nobody", key)
+            continue
+        stored[key] = rule
     return {**{k: rule for k, (_n, _t, rule) in BUILTIN.items()}, **stored}
 
 

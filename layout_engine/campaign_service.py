@@ -215,8 +215,8 @@ def _warning(campaign: Campaign, overlap: Overlap) -> dict[str, Any]:
 def _row_values(campaign: Campaign) -> dict[str, Any]:
     return {"name": campaign.name, "occasion": campaign.occasion, "marketplaces": list(campaign.marketplaces),
             "audience": campaign.audience, "time_zone": campaign.time_zone,
-            "starts_local": campaign.starts_local.strftime(LOCAL_FORMAT),
-            "ends_local": campaign.ends_local.strftime(LOCAL_FORMAT), "starts_at": campaign.window.starts_at,
+            "starts_local": _local(campaign.starts_local), "ends_local": _local(campaign.ends_local),
+            "starts_at": campaign.window.starts_at,
             "ends_at": campaign.window.ends_at, "priority": campaign.priority, "paused": campaign.paused,
             "effects": [e.as_dict() for e in campaign.effects]}  # fmt: skip
 
@@ -266,12 +266,17 @@ def update_campaign(
     return get_campaign(session, key), overlap_warnings(session, campaign)
 
 
+def _local(at: datetime) -> str:
+    """A wall time as the marketer typed it: minutes, and seconds only when they gave some."""
+    return at.strftime(LOCAL_FORMAT + (":%S" if at.second else ""))
+
+
 def _body_of_campaign(campaign: Campaign) -> dict[str, Any]:
     data = campaign.as_dict()
     return {"key": campaign.key, "name": campaign.name, "occasion": campaign.occasion,
             "marketplaces": list(campaign.marketplaces), "audience": campaign.audience,
-            "time_zone": campaign.time_zone, "starts_at": campaign.starts_local.strftime(LOCAL_FORMAT),
-            "ends_at": campaign.ends_local.strftime(LOCAL_FORMAT), "priority": campaign.priority,
+            "time_zone": campaign.time_zone, "starts_at": _local(campaign.starts_local),
+            "ends_at": _local(campaign.ends_local), "priority": campaign.priority,
             "paused": campaign.paused, "effects": data["effects"]}  # fmt: skip
 
 
@@ -299,7 +304,7 @@ def end_now(session: Session, key: str, if_match: str, actor: str) -> CampaignIn
     # Minutes are the unit of a window; a campaign started this very minute ends at the next one.
     ends_at = max(now, current.campaign.window.starts_at + timedelta(minutes=1))
     local = ends_at.astimezone(ZoneInfo(current.campaign.time_zone)).replace(tzinfo=None)
-    _swap(session, current, {"ends_at": ends_at, "ends_local": local.strftime(LOCAL_FORMAT)}, actor)
+    _swap(session, current, {"ends_at": ends_at, "ends_local": _local(local)}, actor)
     audit.record(session, actor, "campaign_ended", f"campaign:{key}")
     session.commit()
     return get_campaign(session, key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -254,8 +255,16 @@ def erased_digests(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(select(ErasedShopper.user_digest)))
 
 
+def _export_catalog(session: Session, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in session.scalars(select(CatalogItemRow).order_by(CatalogItemRow.item_id)):
+            record = {"item_id": row.item_id, "title": row.title, "brand": row.brand, "category": row.category,
+                      "occasions": list(row.occasions or ()), "price": row.price}  # fmt: skip
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def export_training_data(session: Session, directory: Path) -> int:
-    """Write `interactions.csv` for the built-in recommender from the stored history, leaving out
+    """Write `catalog.jsonl` and `interactions.csv` for the built-in recommender from the stored history, leaving out
     erased and opted-out shoppers: the next training run never sees them. Returns the rows written."""
     skip_ids = set(session.scalars(select(ShopperOptOut.user_id)))
     skip_digests = erased_digests(session)
@@ -265,6 +274,7 @@ def export_training_data(session: Session, directory: Path) -> int:
         .order_by(ShopperInteraction.occurred_at, ShopperInteraction.id)
     )  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
+    _export_catalog(session, directory / "catalog.jsonl")
     written = 0
     with (directory / "interactions.csv").open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
