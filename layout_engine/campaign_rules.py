@@ -142,6 +142,10 @@ class Campaign:
     def pages(self) -> frozenset[str]:
         return frozenset(e.page for e in self.effects)
 
+    def replaces(self, page: str) -> bool:
+        """Whether the campaign swaps this page's whole layout for a version."""
+        return any(e.kind == "replace" for e in self.effects_for(page))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready and accepted back by `parse_campaign`; `window` holds the UTC instants."""
         return {

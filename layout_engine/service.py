@@ -125,15 +125,17 @@ class PageResolver:
         now = query.at or self._wall_clock()
         layout = self.published_layout(query.slug, query.marketplace)
         context = self._context(query, now)
+        campaign = select_live(self._campaigns_for(now, query.at is not None), query.slug, query.marketplace, now,
+                               lambda audience: is_member(audience, context))  # fmt: skip
         assignment = None
-        if self._variants is not None:
+        # A campaign that replaces the whole page hides any experiment on it: the shopper is
+        # not exposed (and not counted) while they see the campaign's layout instead.
+        if self._variants is not None and not (campaign is not None and campaign.replaces(query.slug)):
             assignment = self._variants.choose(layout.page_id, query.user_id, query.preview_variant,
                                                lambda audience: is_member(audience, context))  # fmt: skip
         if assignment is not None and assignment.layout_version != layout.number:
             layout = self._version_layout(layout, assignment.layout_version)
         experiment = assignment.as_dict() if assignment is not None else None
-        campaign = select_live(self._campaigns_for(now, query.at is not None), query.slug, query.marketplace, now,
-                               lambda audience: is_member(audience, context))  # fmt: skip
         if campaign is not None:
             layout = self._with_campaign(layout, campaign)
         body = self._resolve_layout(layout, context, query, started, experiment)
