@@ -15,6 +15,7 @@ from experiments.events import MAX_BATCH
 from experiments.ingest import ingest
 from layout_engine import pages
 from layout_engine.api import bp
+from layout_engine.service import shopper_key
 
 
 def _actor() -> str:
@@ -103,8 +104,8 @@ def post_events() -> Any:
         raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
                          [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
     report = ingest(db_session(), events, utcnow())
-    for user_id in report.buyers:
-        services().cache.delete(f"hist:{user_id}")
+    for user_id in report.buyers:  # what they just bought must not be recommended to them again
+        services().cache.delete(shopper_key(user_id))
     return jsonify(report.as_dict()), 200
 
 
