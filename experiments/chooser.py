@@ -43,9 +43,11 @@ class ExperimentChooser:
         user_id: str | None,
         preview_variant: str | None = None,
         is_in_audience: Callable[[str], bool] = lambda _audience: True,
+        record: bool = True,
     ) -> Assignment | None:
         """The shopper's variant, or None (the published page) when no experiment serves them:
-        none running, past its planned end, outside its audience, namespace or coverage."""
+        none running, past its planned end, outside its audience, namespace or coverage.
+        `record=False` for previews: the shopper did not really see the page."""
         experiment = self._running_experiment(page_id)
         if experiment is None:
             return None
@@ -59,7 +61,8 @@ class ExperimentChooser:
         index = assign(experiment.spec, user_id) if user_id else None
         if index is None:
             return None
-        self._recorder.record(experiment.id, experiment.phase, str(user_id), index)
+        if record:
+            self._recorder.record(experiment.id, experiment.phase, str(user_id), index)
         variant = experiment.variants[index]
         return Assignment(experiment.key, variant.key, variant.layout_version)
 

@@ -9,12 +9,16 @@ import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import Database, utcnow
 from experiments.models import Exposure
+from shoppers.models import ErasedShopper
+from shoppers.service import digest
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +58,11 @@ class ExposureRecorder:
         rows = [{"experiment_id": e, "phase": p, "user_id": u, "variant": v, "first_seen_at": t}
                 for e, p, u, v, t in batch]  # fmt: skip
         insert = pg_insert if self._db.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = (
-            insert(Exposure).values(rows).on_conflict_do_nothing(index_elements=["experiment_id", "phase", "user_id"])
-        )
         with self._db.engine.begin() as connection:
-            connection.execute(statement)
+            rows = _without_erased(connection, rows)
+            if rows:
+                connection.execute(insert(Exposure).values(rows).on_conflict_do_nothing(
+                    index_elements=["experiment_id", "phase", "user_id"]))  # fmt: skip
         return len(batch)
 
     def _run(self, every_s: float) -> None:
@@ -80,3 +84,16 @@ class ExposureRecorder:
             self.flush()
         except Exception:  # noqa: BLE001 - at exit, a closed database is not worth a traceback
             log.warning("exposures not flushed at shutdown", exc_info=True)
+
+
+def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop exposures of shoppers erased since they were buffered: an erasure must not be
+    undone by a flush that was already waiting (the erasure commits the digest first)."""
+    digests = {digest(r["user_id"]): r["user_id"] for r in rows}
+    erased = set(connection.execute(
+        select(ErasedShopper.user_digest).where(ErasedShopper.user_digest.in_(list(digests)))
+    ).scalars())  # fmt: skip
+    if not erased:
+        return rows
+    gone = {digests[d] for d in erased}
+    return [r for r in rows if r["user_id"] not in gone]

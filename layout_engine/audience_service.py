@@ -163,6 +163,12 @@ def audience_uses(session: Session, key: str) -> list[str]:
     from experiments.models import Experiment  # experiments sit beside us; only their audience column is read
 
     uses = [f"campaign {k}" for k in session.scalars(select(CampaignRow.key).where(CampaignRow.audience == key))]
+    for campaign_key, effects in session.execute(select(CampaignRow.key, CampaignRow.effects)):
+        for effect in effects or []:
+            slot = effect.get("slot") or {}
+            rules = slot.get("visibility") or {}
+            if effect.get("kind") == "insert" and key in (rules.get("audience"), rules.get("hide_from_audience")):
+                uses.append(f"campaign {campaign_key} slot {slot.get('id')}")
     uses += [f"experiment {k}" for k in session.scalars(select(Experiment.key).where(Experiment.audience == key))]
     published = session.execute(
         select(Page.slug, Page.marketplace, LayoutVersion.document).join(

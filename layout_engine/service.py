@@ -80,6 +80,7 @@ class VariantChooser(Protocol):
         user_id: str | None,
         preview_variant: str | None = None,
         is_in_audience: Callable[[str], bool] = ...,
+        record: bool = ...,
     ) -> Any: ...
 
 
@@ -132,7 +133,8 @@ class PageResolver:
         # not exposed (and not counted) while they see the campaign's layout instead.
         if self._variants is not None and not (campaign is not None and campaign.replaces(query.slug)):
             assignment = self._variants.choose(layout.page_id, query.user_id, query.preview_variant,
-                                               lambda audience: is_member(audience, context))  # fmt: skip
+                                               lambda audience: is_member(audience, context),
+                                               record=query.at is None)  # fmt: skip
         if assignment is not None and assignment.layout_version != layout.number:
             layout = self._version_layout(layout, assignment.layout_version)
         experiment = assignment.as_dict() if assignment is not None else None

@@ -16,9 +16,12 @@ Lifecycle stages (thresholds in days, from the shopper's own activity):
 
 RFM: recency (days since the last order), frequency (orders) and monetary
 (revenue) each score 1..5 by quintile among shoppers with at least one order
-(5 is best: most recent, most orders, most revenue); the tier is by percentile
-of the summed score: top 20%, middle 60%, bottom 20%. Shoppers without orders
-have no RFM values (rules on them are simply false).
+(5 is best: most recent, most orders, most revenue); the tier is by the
+percentile rank of the summed score among buyers: top from the 80th percentile,
+bottom under the 20th, middle between. Ranks count ties as half above and half
+below, so a tie is never split and never lands on one side by accident (a store
+of identical buyers is all middle). Shoppers without orders have no RFM values
+(rules on them are simply false).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ MAX_RECENT_ORDERS = 20
 FAVOURITES = 3
 # How much each kind of event says about a shopper's taste.
 TASTE_WEIGHTS = {"order": 5, "purchase": 5, "add_to_cart": 3, "click": 1, "view": 1, "page_view": 1}
-TIER_SHARES = (0.2, 0.8)  # bottom 20% below the first, top 20% at or above the second
+TIER_SHARES = (0.2, 0.8)  # percentile rank: bottom below the first, top at or above the second
+SCORES = range(3, 16)
 
 
 @dataclass(frozen=True)
@@ -149,12 +153,12 @@ def lifecycle(profile: Profile, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class RfmCutpoints:
-    """Quintile edges among buyers, and the tier edges of the summed score."""
+    """Quintile edges among buyers, and how many buyers have each summed score (3..15)."""
 
     recency_days: tuple[float, ...] = ()  # ascending; fewer days is better
     frequency: tuple[float, ...] = ()
     monetary: tuple[float, ...] = ()
-    tier_edges: tuple[float, float] = (math.inf, math.inf)
+    score_counts: tuple[int, ...] = ()
     buyers: int = 0
 
 
@@ -166,9 +170,10 @@ def rfm_cutpoints(buyers: Sequence[tuple[float, float, float]]) -> RfmCutpoints:
     frequency = sorted(b[1] for b in buyers)
     monetary = sorted(b[2] for b in buyers)
     edges = RfmCutpoints(_quintiles(recency), _quintiles(frequency), _quintiles(monetary), buyers=len(buyers))
-    scores = sorted(_score(edges, *b) for b in buyers)
-    low, high = (_quantile(scores, share) for share in TIER_SHARES)
-    return replace(edges, tier_edges=(low, high))
+    counts = [0] * len(SCORES)
+    for buyer in buyers:
+        counts[_score(edges, *buyer) - SCORES.start] += 1
+    return replace(edges, score_counts=tuple(counts))
 
 
 def _quintiles(ordered: Sequence[float]) -> tuple[float, ...]:
@@ -192,15 +197,20 @@ def rfm_scores(edges: RfmCutpoints, recency_days: float, orders: float, revenue:
     return recency, frequency, monetary
 
 
+def percentile_rank(edges: RfmCutpoints, score: int) -> float:
+    """Share of buyers below this score, counting those tied with it as half below."""
+    total = sum(edges.score_counts)
+    if not total or score not in SCORES:
+        return 0.5
+    index = score - SCORES.start
+    return (sum(edges.score_counts[:index]) + edges.score_counts[index] / 2) / total
+
+
 def tier(edges: RfmCutpoints, score: int) -> str:
-    """Above the 80th percentile of scores: top; at or below the 20th: bottom. When ties make the
-    edges meet, everyone is middle rather than an arbitrary side of a tie."""
-    low, high = edges.tier_edges
-    if low >= high:
-        return "middle"
-    if score > high:
+    rank = percentile_rank(edges, score)
+    if rank >= TIER_SHARES[1]:
         return "top"
-    return "bottom" if score <= low else "middle"
+    return "bottom" if rank < TIER_SHARES[0] else "middle"
 
 
 def facts(profile: Profile | None, edges: RfmCutpoints, now: datetime) -> dict[str, Any]:

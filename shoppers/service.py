@@ -62,6 +62,11 @@ class TasteLookup:
 TASTES = TasteLookup()
 
 
+def occasion_names(tastes: Mapping[str, Taste]) -> frozenset[str]:
+    """The occasions the catalog knows (a page named like one is that occasion's page)."""
+    return frozenset(o for taste in tastes.values() for o in taste.occasions)
+
+
 # ----------------------------------------------------------------------------- profiles
 
 
@@ -123,11 +128,13 @@ def opted_out_among(session: Session, users: Iterable[str]) -> set[str]:
 def profile_events(events: Iterable[Any], tastes: Mapping[str, Taste]) -> dict[str, list[ProfileEvent]]:
     """Storefront events (`experiments.events.Event`) as profile events, grouped by shopper."""
     grouped: dict[str, list[ProfileEvent]] = defaultdict(list)
+    occasions = occasion_names(tastes)
     for e in events:
         taste = tastes.get(e.item_id) if e.item_id else None
+        page = e.page if e.page in occasions else None  # a view of "home" or "cart" is no occasion
         grouped[e.user_id].append(ProfileEvent(
             e.type, e.occurred_at, e.item_id, e.order_id, e.revenue or 0.0,
-            taste.category if taste else None, taste.occasions if taste else (), e.page,
+            taste.category if taste else None, taste.occasions if taste else (), page,
         ))  # fmt: skip
     return grouped
 
