@@ -107,6 +107,7 @@ def make_transport(settings: Settings) -> Transport:
 
 def _register_blueprints(app: Flask) -> None:
     import config_ui.admin_views  # noqa: F401 - adds people and tokens to the UI blueprint
+    import config_ui.audience_views  # noqa: F401 - adds the audience rule builder to the UI blueprint
     import config_ui.audit_views  # noqa: F401 - adds the audit routes to the UI and API blueprints
     import config_ui.auth_views  # noqa: F401 - adds the sign-in routes to the UI blueprint
     import config_ui.editor_views  # noqa: F401 - adds the page editor to the UI blueprint

@@ -1,5 +1,6 @@
 """The page editor: slots in order, a palette, settings forms generated from each slot
-type's schema, a live preview, and saving with a three-way merge.
+type's schema (plus who sees the slot: audiences, devices, locales), a live preview as a
+chosen shopper at a chosen time, and saving with a three-way merge.
 
 Every edit changes the server-side draft at once, so nothing typed is lost. Each
 action is a plain POST → 303 that htmx upgrades to a partial swap of `#editor`.
@@ -7,7 +8,10 @@ action is a plain POST → 303 that htmx upgrades to a partial swap of `#editor`
 
 from __future__ import annotations
 
+import copy
+import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -16,13 +20,18 @@ import slots
 from config_ui import forms
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
+from config_ui.page_views import ShopperPick, explain_preview, known_shoppers, read_pick
 from config_ui.views import bp
+from core.db import utcnow
 from core.errors import ApiError
 from core.web import current_user, db_session, services
-from layout_engine import audience_service, drafts, edits, pages
+from layout_engine import audience_service, campaign_service, drafts, edits, pages
+from layout_engine.api import DEVICES
+from layout_engine.audience_rules import describe
 from layout_engine.catalog import search_items
-from layout_engine.service import ResolveQuery
 from layout_engine.validation import validate_layout
+
+VISIBILITY_AUDIENCES = ("audience", "hide_from_audience")
 
 
 def editor_key() -> str:
@@ -41,7 +50,7 @@ def _open(marketplace: str, slug: str) -> tuple[pages.PageInfo, drafts.DraftInfo
 @require_role("editor")
 def edit_page(marketplace: str, slug: str) -> Any:
     page, draft = _open(marketplace, slug)
-    return render_template("config_ui/edit.html", **_editor_context(page, draft, _selected()))
+    return render_template("config_ui/edit.html", **_editor_context(page, draft, _selected()), **_page_extras(page))
 
 
 @bp.post("/pages/<marketplace>/<slug>/edit/<action>")
@@ -95,12 +104,15 @@ def discard(marketplace: str, slug: str) -> Any:
 @bp.get("/pages/<marketplace>/<slug>/edit-preview")
 @require_role("editor")
 def preview_draft(marketplace: str, slug: str) -> Any:
+    """The draft as the picked shopper sees it (no campaigns or experiments: those apply to live pages)."""
     page, draft = _open(marketplace, slug)
-    query = ResolveQuery(slug, marketplace, request.args.get("user_id") or None,
-                         device=request.args.get("device") or None)  # fmt: skip
+    pick = read_pick(request.args, marketplace)
+    if pick.errors:
+        return render_template("config_ui/_preview.html", pick=pick, is_layout_only=True), 422
+    query = pick.query(slug, marketplace)
     resolved = services().resolver.preview(draft.document, draft.base_number, query)
-    return render_template("config_ui/_preview.html", page=resolved, user_id=query.user_id or "",
-                           device=query.device or "")  # fmt: skip
+    explained = explain_preview(draft.document, resolved, query, pick.at or utcnow())
+    return render_template("config_ui/_preview.html", pick=pick, is_layout_only=True, **explained)
 
 
 @bp.get("/catalog/search")
@@ -141,10 +153,32 @@ def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple
         slot_type = slots.get(str(document["slots"][index]["type"])) if 0 <= index < len(document["slots"]) else None
         if slot_type is None:
             return document, selected
-        return edits.set_slot_settings(document, index, forms.parse(slot_type.schema, request.form)), index
+        document = edits.set_slot_settings(document, index, forms.parse(slot_type.schema, request.form))
+        if "v.present" in request.form:  # the form carries the visibility fields (older clients may not)
+            document = _with_visibility(document, index, _visibility(request.form))
+        return document, index
     if action == "title":
         return edits.set_title(document, request.form.get("title", "").strip()), selected
     return document, selected
+
+
+def _visibility(form: Any) -> dict[str, Any]:
+    """The slot's `visibility` from the form, shaped as the layout schema wants: only the rules set.
+    Odd values are kept as sent, so the shared validation names them next to their field."""
+    rules: dict[str, Any] = {key: form.get(f"v.{key}", "").strip() for key in VISIBILITY_AUDIENCES}
+    rules["devices"] = list(dict.fromkeys(form.getlist("v.devices")))
+    rules["locales"] = list(dict.fromkeys(t for t in re.split(r"[\s,]+", form.get("v.locales", "")) if t))
+    return {key: value for key, value in rules.items() if value}
+
+
+def _with_visibility(document: Mapping[str, Any], index: int, rules: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(document))
+    slot = out["slots"][index]
+    if rules:
+        slot["visibility"] = dict(rules)
+    else:
+        slot.pop("visibility", None)
+    return out
 
 
 def _respond(page: pages.PageInfo, draft: drafts.DraftInfo, selected: int | None) -> Any:
@@ -154,9 +188,15 @@ def _respond(page: pages.PageInfo, draft: drafts.DraftInfo, selected: int | None
 
 
 def _render_editor(context: dict[str, Any], status: int) -> Any:
-    template = "config_ui/_editor.html" if is_htmx() else "config_ui/edit.html"
-    headers = {"HX-Trigger": "draft-changed"} if is_htmx() else {}
-    return render_template(template, **context), status, headers
+    if is_htmx():
+        return render_template("config_ui/_editor.html", **context), status, {"HX-Trigger": "draft-changed"}
+    return render_template("config_ui/edit.html", **context, **_page_extras(context["page"])), status
+
+
+def _page_extras(page: pages.PageInfo) -> dict[str, Any]:
+    """What only the whole editor page needs: the preview's shopper picker and its suggestions."""
+    pick = ShopperPick(campaign_service.marketplace_zone(page.marketplace), "shopper-1")
+    return {"preview_pick": pick, "known_shoppers": known_shoppers()}
 
 
 def _editor_context(
@@ -168,7 +208,8 @@ def _editor_context(
 ) -> dict[str, Any]:
     document = draft.document
     layout_slots = list(document.get("slots", []))
-    problems = validate_layout(document, audience_service.known_keys(db_session()))
+    audiences = audience_service.list_audiences(db_session())  # the one audience query of a render
+    problems = validate_layout(document, frozenset(a.key for a in audiences))
     selected = selected if selected is not None and 0 <= selected < len(layout_slots) else None
     return {
         "page": page,
@@ -177,6 +218,9 @@ def _editor_context(
         "layout_slots": layout_slots,
         "selected": selected,
         "slot_fields": _slot_fields(layout_slots[selected], selected, problems) if selected is not None else [],
+        "visibility_errors": _visibility_errors(selected, problems) if selected is not None else {},
+        "audience_choices": _audience_choices(audiences) if selected is not None else [],
+        "devices": DEVICES,
         "problem_counts": {
             i: sum(p.path.startswith(f"/slots/{i}/") for p in problems) for i in range(len(layout_slots))
         },
@@ -195,3 +239,25 @@ def _slot_fields(slot: dict[str, Any], index: int, problems: list[Any]) -> list[
     prefix = f"/slots/{index}/settings"
     errors = {p.path[len(prefix) :]: p.message for p in problems if p.path.startswith(prefix + "/")}
     return forms.fields(slot_type.schema, slot.get("settings", {}), errors)
+
+
+def _visibility_errors(index: int, problems: list[Any]) -> dict[str, str]:
+    """Problems under the slot's visibility, by rule (audience, hide_from_audience, devices, locales)."""
+    prefix = f"/slots/{index}/visibility"
+    found: dict[str, str] = {}
+    for p in problems:
+        if p.path == prefix or p.path.startswith(prefix + "/"):
+            found.setdefault(p.path[len(prefix) + 1 :].split("/")[0], p.message)  # "": the rules as a whole
+    return found
+
+
+def _audience_choices(audiences: list[audience_service.AudienceInfo]) -> list[tuple[str, str, str]]:
+    """(key, name, the rule in plain words) for every audience, built-in and stored."""
+    return [(a.key, a.name, _summary(a.rule)) for a in audiences]
+
+
+def _summary(rule: Mapping[str, Any]) -> str:
+    try:
+        return describe(rule)
+    except (KeyError, TypeError, ValueError, IndexError):  # a rule edited by hand in the database
+        return "a rule that cannot be read"

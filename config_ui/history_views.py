@@ -10,13 +10,14 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from config_ui.access import require_role
+from config_ui.page_views import explain_preview, read_pick, render_preview
 from config_ui.views import bp
+from core.db import utcnow
 from core.errors import ApiError, BadRequest
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, pages
 from layout_engine.describe import describe_changes
 from layout_engine.edits import revert_slot
-from layout_engine.service import ResolveQuery
 
 
 def _number(name: str, source: Any) -> int:
@@ -84,9 +85,14 @@ def _explain(exc: ApiError) -> str:
 @bp.get("/pages/<marketplace>/<slug>/versions/<int:number>")
 @require_role("viewer")
 def view_version(marketplace: str, slug: str, number: int) -> Any:
-    """Any version as a shopper would see it, whether or not it was ever published."""
+    """Any version as a shopper would see it, whether or not it was ever published (without campaigns)."""
     page = pages.get_page(db_session(), slug, marketplace)
     version = pages.get_version(db_session(), page, number)
-    user_id = request.args.get("user_id") or "shopper-1"
-    resolved = services().resolver.preview(version.document, number, ResolveQuery(slug, marketplace, user_id))
-    return render_template("config_ui/version.html", page=page, version=version, resolved=resolved, user_id=user_id)
+    pick = read_pick(request.args, marketplace, default_user="shopper-1")
+    context = {"page": page, "version": version, "pick": pick, "is_layout_only": True}
+    if pick.errors:
+        return render_preview("config_ui/version.html", 422, {}, **context)
+    query = pick.query(slug, marketplace)
+    resolved = services().resolver.preview(version.document, number, query)
+    context |= explain_preview(version.document, resolved, query, pick.at or utcnow())
+    return render_preview("config_ui/version.html", 200, {}, **context)

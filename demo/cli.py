@@ -45,7 +45,9 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
         admin = create_user(session, DEMO_ADMIN, password, "admin")
     click.echo(
         f"Seeded {report.items} items, {report.shoppers} shoppers, {report.interactions} interactions, "
-        f"{report.pages} pages, {report.experiments} running experiments ({report.visitors} simulated visitors)."
+        f"{report.pages} pages, {report.experiments} running experiments ({report.visitors} simulated visitors), "
+        f"{report.audiences} audiences, {len(report.campaigns)} campaigns "
+        f"({', '.join(f'{key} {status}' for key, status in report.campaigns)})."
     )
     click.echo(f"Demo admin API token (shown once): {token}")
     click.echo(f"Demo admin sign-in (shown once): {admin.email} / {password}")

@@ -3,7 +3,9 @@
 The data comes from the pure `demo.generator`; this module writes it to the
 database (one transaction for the data, then one operation per page through
 the same service the API uses) and trains the built-in recommender on it.
-Two running experiments with two weeks of simulated traffic come from `demo.experiments`.
+Two running experiments with two weeks of simulated traffic come from `demo.experiments`;
+the audiences, the occasion campaigns and the shoppers who fill every lifecycle stage from
+`demo.targeting`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from demo import generator
 from demo.experiments import seed_experiments
 from demo.pages import birthday_layout, curated_picks, home_layout
+from demo.targeting import seed_targeting
 from layout_engine import audience_service, pages
 from layout_engine.models import CatalogItemRow, Page, ShopperInteraction
 from shoppers.service import rebuild_profiles
@@ -37,6 +40,8 @@ class SeedReport:
     pages: int
     experiments: int = 0
     visitors: int = 0  # simulated experiment traffic
+    audiences: int = 0
+    campaigns: tuple[tuple[str, str], ...] = ()  # (key, status at seed time)
 
 
 def is_seeded(session: Session) -> bool:
@@ -73,9 +78,14 @@ def seed(
         _publish_demo_pages(session, marketplace, data.catalog)
     progress(f"starting the demo experiments, with 14 days of traffic from {n_visitors} simulated visitors")
     experiments = seed_experiments(session, data.catalog, now, n_visitors=n_visitors, seed_value=seed_value)
-    shoppers = len({i.user_id for i in data.interactions})
+    progress("defining audiences and scheduling occasion campaigns, with new, lapsed and returning shoppers")
+    targeting = seed_targeting(session, data.catalog, now, n_shoppers=n_shoppers, seed_value=seed_value)
+    for warning in targeting.warnings:
+        progress(f"  scheduling note: {warning}")
+    shoppers = len({i.user_id for i in data.interactions}) + targeting.shoppers
     return SeedReport(len(data.catalog), shoppers, len(data.interactions), 2 * len(MARKETPLACES),
-                      len(experiments.keys), experiments.visitors)  # fmt: skip
+                      len(experiments.keys), experiments.visitors, len(targeting.audiences),
+                      targeting.campaigns)  # fmt: skip
 
 
 def _insert_catalog(session: Session, catalog: Sequence[Any]) -> None:

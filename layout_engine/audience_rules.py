@@ -189,7 +189,33 @@ def _condition_problems(rule: Mapping[Any, Any], path: str) -> list[Problem]:
         problems.append(Problem(f"{path}/op", f"'{op}' compares numbers, and {name} is a {attribute.kind}"))
     if op == "contains" and attribute.kind not in ("list", "string"):
         problems.append(Problem(f"{path}/op", f"'contains' needs a list or text, and {name} is a {attribute.kind}"))
-    return problems
+    if op in ("eq", "neq") and attribute.kind == "list":
+        problems.append(Problem(f"{path}/op", f"{name} is a list: use 'contains' or 'in' instead of '{op}'"))
+    return problems + _kind_problems(attribute, op, rule.get("value"), f"{path}/value")
+
+
+_VALUE_KINDS = {"number": "a number", "string": "text", "list": "text", "boolean": "true or false"}
+
+
+def _kind_problems(attribute: Attribute, op: str, value: Any, path: str) -> list[Problem]:
+    """A value of the wrong type (orders eq "abc") would silently match nobody: refuse it."""
+    if op not in ("eq", "neq", "in", "not_in", "contains") or (op == "contains" and attribute.kind == "boolean"):
+        return []
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    wanted = _VALUE_KINDS.get(attribute.kind, "")
+    return [
+        Problem(path if i is None else f"{path}/{i}", f"{attribute.name} compares with {wanted}")
+        for i, v in items
+        if isinstance(v, str | int | float) and not _fits(attribute.kind, v)  # other shapes: the schema said
+    ]
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "number":
+        return _is_real(value)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
 
 
 def _value_problems(op: Any, value: Any, path: str) -> list[Problem]:

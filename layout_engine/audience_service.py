@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -29,7 +30,9 @@ from shoppers import service as shopper_service
 
 log = logging.getLogger(__name__)
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+RESERVED_KEYS = frozenset({"new", "rule", "estimate"})  # words the UI's and API's routes use
 ESTIMATE_SAMPLE = 20_000
+SAMPLE_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,15 @@ class AudienceInfo:
     def etag(self) -> str:
         return f'"aud-{self.key}-{self.revision}"'
 
+    @property
+    def summary(self) -> str:
+        """The rule in plain words; a rule broken by hand in the database says so instead of failing."""
+        problems = validate_rule(self.rule)
+        return describe(self.rule) if not problems else f"invalid rule: {problems[0].message}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "description": self.description, "rule": self.rule,
-                "summary": describe(self.rule), "builtin": self.builtin, "revision": self.revision,
+                "summary": self.summary, "builtin": self.builtin, "revision": self.revision,
                 "updated_by": self.updated_by,
                 "updated_at": self.updated_at.isoformat().replace("+00:00", "Z") if self.updated_at else None}  # fmt: skip
 
@@ -104,6 +113,8 @@ def _parse(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             problems.append({"path": "/key", "message": "lower-case letters, digits and dashes, up to 63"})
         elif key in BUILTIN:
             problems.append({"path": "/key", "message": f"'{key}' is a built-in audience"})
+        elif key in RESERVED_KEYS:
+            problems.append({"path": "/key", "message": f"'{key}' is reserved; choose another key"})
         values["key"] = key
     if creating or "name" in body:
         name = body.get("name")
@@ -190,7 +201,7 @@ def delete_audience(session: Session, key: str, actor: str) -> None:
     uses = audience_uses(session, key)
     if uses:
         raise Conflict(f"'{key}' is still used: {', '.join(uses[:5])}", [{"path": "/key", "message": u} for u in uses])
-    session.query(AudienceRow).filter(AudienceRow.key == key).delete()
+    session.execute(delete(AudienceRow).where(AudienceRow.key == key))
     audit.record(session, actor, "audience_deleted", f"audience:{key}")
     session.commit()
 
@@ -221,10 +232,11 @@ class MatchResult:
     reason: str
     opted_out: bool
     facts: Mapping[str, Any]
+    has_profile: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"audience": self.audience, "user_id": self.user_id, "matched": self.matched, "reason": self.reason,
-                "opted_out": self.opted_out, "facts": dict(self.facts)}  # fmt: skip
+                "opted_out": self.opted_out, "has_profile": self.has_profile, "facts": dict(self.facts)}  # fmt: skip
 
 
 def would_match(
@@ -233,7 +245,8 @@ def would_match(
     """'Would shopper X match?', with the reason, for the rule builder and the API."""
     found, opted_out = shopper_facts(session, user_id, request_facts, now)
     result: Explanation = explain(rule, found)
-    return MatchResult(audience, user_id, result.matched, result.reason, opted_out, found)
+    has_profile = len(found) > len(request_facts)
+    return MatchResult(audience, user_id, result.matched, result.reason, opted_out, found, has_profile)
 
 
 @dataclass(frozen=True)
@@ -263,9 +276,30 @@ def estimate_size(
     ESTIMATE_SAMPLE profiles, else scaled from the first ESTIMATE_SAMPLE by id. Request
     attributes (device, locale, `attr.*`) are unknown here unless given, so rules on them
     count only the shoppers that `request_facts` describes."""
-    known = shopper_service.count_profiles(session)
-    edges = shopper_service.load_rfm_cutpoints(session, now)
-    sample = shopper_service.known_profiles(session, limit=ESTIMATE_SAMPLE)
+    known, sample = _sample_facts(session, now)
     base = {"known": True, **(request_facts or {})}
-    matching = sum(1 for p in sample if evaluate(rule, {**base, **profiles.facts(p, edges, now)}))
+    matching = sum(1 for facts in sample if evaluate(rule, {**base, **facts}))
     return SizeEstimate(matching, len(sample), known)
+
+
+_SAMPLE: dict[str, Any] = {}
+
+
+def _sample_facts(session: Session, now: datetime) -> tuple[int, list[dict[str, Any]]]:
+    """The sample's facts, held per process while no profile changes (and at most SAMPLE_TTL_S,
+    as lifecycle and recency move with the clock): the rule builder estimates on every change,
+    and reading and deriving 20,000 profiles is the slow part, not evaluating the rule."""
+    known, changed = shopper_service.profiles_version(session)
+    version = (str(session.get_bind().url), known, changed)
+    held = _SAMPLE.get("facts")
+    if held is not None and time.monotonic() - held[0] < SAMPLE_TTL_S and held[1] == version:
+        return known, held[2]
+    edges = shopper_service.load_rfm_cutpoints(session, now)
+    sample = [profiles.facts(p, edges, now) for p in shopper_service.known_profiles(session, limit=ESTIMATE_SAMPLE)]
+    _SAMPLE["facts"] = (time.monotonic(), version, sample)
+    return known, sample
+
+
+def forget_sample() -> None:
+    """Tests and bulk loads: estimate from fresh profiles next time."""
+    _SAMPLE.clear()

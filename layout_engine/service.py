@@ -282,6 +282,10 @@ class PageResolver:
                 self._catalog = (now, load_catalog(session))
         return self._catalog[1]
 
+    def shopper_context(self, query: ResolveQuery, now: datetime) -> ShopperContext:
+        """The context this query resolves with, for previews that explain visibility."""
+        return self._context(query, now)
+
     def _context(self, query: ResolveQuery, now: datetime) -> ShopperContext:
         """The shopper's profile facts joined with the request's; opted-out shoppers bring none."""
         shopper = self._shopper(query.user_id, now, cached=query.at is None)
@@ -377,8 +381,10 @@ def _is_resolvable(slot: Any) -> bool:
     """Whether a draft slot is complete enough to resolve (its settings validate)."""
     if not isinstance(slot, Mapping):
         return False
-    document = {"schema_version": 1, "slots": [{k: v for k, v in slot.items() if k != "visibility"}]}
-    return not validate_layout(document, ())
+    # Audiences may be unknown in a draft (they then match nobody); their shape must still be right.
+    rules = slot.get("visibility")
+    named = {v for v in rules.values() if isinstance(v, str)} if isinstance(rules, Mapping) else set()
+    return not validate_layout({"schema_version": 1, "slots": [slot]}, named)
 
 
 def _result(future: Future[Fetch]) -> Fetch:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -175,9 +175,13 @@ def known_profiles(session: Session, limit: int | None = None) -> list[Profile]:
 
 
 def count_profiles(session: Session) -> int:
-    from sqlalchemy import func
-
     return int(session.scalar(select(func.count()).select_from(ShopperProfileRow)) or 0)
+
+
+def profiles_version(session: Session) -> tuple[int, datetime | None]:
+    """(profiles, last update): changes whenever any profile is written or deleted."""
+    row = session.execute(select(func.count(), func.max(ShopperProfileRow.updated_at))).one()
+    return int(row[0] or 0), row[1]
 
 
 def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:

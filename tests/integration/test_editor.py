@@ -153,3 +153,85 @@ def test_htmx_requests_get_the_editor_partial(client: Any, page: dict[str, Any],
 def test_editor_actions_need_the_csrf_token(client: Any, page: dict[str, Any], sign_in: Any) -> None:
     sign_in("editor")
     assert client.post(f"{EDIT}/add", data={"type": "rich_text"}).status_code == 400
+
+
+# ----------------------------------------------------------------------------- who sees a slot, and for whom to preview
+
+
+def set_visibility(client: FlaskClient, token: str, **visibility: Any) -> Any:
+    """Apply the hero's settings form with its visibility fields, as the browser sends the whole form."""
+    fields = {f"v.{k}": v for k, v in visibility.items()}
+    return act(client, token, "settings", slot="0", **{"s.headline": "Make their day",
+                                                       "s.image_url": "/static/demo/bday.jpg", "v.present": "1", **fields})  # fmt: skip
+
+
+def test_slot_list_shows_a_badge_for_each_visibility_rule(
+    client: Any, admin_headers: dict[str, str], make_layout: Any, catalog: list[str], sign_in: Any
+) -> None:
+    layout = make_layout()
+    layout["slots"][1]["visibility"] = {"audience": "returning-customers", "devices": ["mobile", "app"]}
+    layout["slots"][0]["visibility"] = {"hide_from_audience": "anonymous", "locales": ["en", "de-DE"]}
+    create_page(client, admin_headers)
+    save(client, admin_headers, layout)
+    sign_in("editor")
+    html = client.get(EDIT).get_data(as_text=True)
+    assert "only: returning-customers" in html and "devices: mobile, app" in html
+    assert "hidden from: anonymous" in html and "locales: en, de-DE" in html
+
+
+def test_visibility_set_in_the_settings_form_is_saved_as_the_layout_schema_wants(
+    client: Any, admin_headers: dict[str, str], page: dict[str, Any], sign_in: Any
+) -> None:
+    rule = {"attribute": "revenue", "op": "gte", "value": 100}
+    client.post("/api/v1/audiences", json={"key": "big-spenders", "name": "Big spenders", "rule": rule},
+                headers=admin_headers)  # fmt: skip
+    token = sign_in("editor")
+    form = client.get(f"{EDIT}?slot=0").get_data(as_text=True)
+    assert 'name="v.audience"' in form and 'name="v.hide_from_audience"' in form and 'name="v.locales"' in form
+    assert "Big spenders (big-spenders): revenue ≥ 100" in form and "Returning customers (returning-customers)" in form
+    set_visibility(client, token, audience="big-spenders", hide_from_audience="", devices=["mobile", "app"],
+                   locales="en, de-DE")  # fmt: skip
+    assert "only: big-spenders" in client.get(EDIT).get_data(as_text=True)
+    act(client, token, "settings", slot="0", **{"s.headline": "Make their day", "s.image_url": "/a.jpg"})  # no v.*
+    assert client.post("/pages/US/birthday/edit-save", data={"csrf_token": token}).status_code == 303
+    hero = latest(client, admin_headers)["document"]["slots"][0]
+    assert hero["visibility"] == {"audience": "big-spenders", "devices": ["mobile", "app"], "locales": ["en", "de-DE"]}
+    set_visibility(client, token, audience="", hide_from_audience="", locales="")  # everything cleared
+    client.post("/pages/US/birthday/edit-save", data={"csrf_token": token})
+    assert "visibility" not in latest(client, admin_headers)["document"]["slots"][0]
+
+
+def test_unknown_audience_and_bad_locale_are_named_next_to_their_fields(
+    client: Any, admin_headers: dict[str, str], page: dict[str, Any], sign_in: Any
+) -> None:
+    token = sign_in("editor")
+    set_visibility(client, token, audience="ghosts", locales="english")
+    html = client.get(f"{EDIT}?slot=0").get_data(as_text=True)
+    assert 'id="v-hero-audience-error"' in html and "unknown audience &#39;ghosts&#39;" in html
+    assert 'id="v-hero-locales-error"' in html and 'value="english"' in html
+    assert '<option value="ghosts" selected>ghosts (no such audience)</option>' in html
+    saved = client.post("/pages/US/birthday/edit-save", data={"csrf_token": token, "comment": "bad"})
+    assert saved.status_code == 422 and latest(client, admin_headers)["number"] == 1
+
+
+def test_live_preview_as_a_picked_shopper_shows_which_slots_they_do_not_see(
+    client: Any, page: dict[str, Any], db_session: Any, sign_in: Any
+) -> None:
+    from shoppers.service import known_profiles
+
+    buyer = next(p.user_id for p in known_profiles(db_session, limit=50) if p.orders >= 1)
+    token = sign_in("editor")
+    editor = client.get(EDIT).get_data(as_text=True)
+    assert 'id="preview-user"' in editor and 'id="preview-known-ids"' in editor and "As of (America/New_York)" in editor
+    act(client, token, "settings", slot="1", **{"s.strategy": "personalized", "s.count": "4",
+                                                "s.fallback.strategy": "popular", "v.present": "1",
+                                                "v.audience": "returning-customers"})  # fmt: skip
+    stranger = client.get(f"{EDIT}-preview?user_id=nobody-yet&device=mobile", headers={"HX-Request": "true"})
+    html = stranger.get_data(as_text=True)
+    assert 'data-hidden-slot-id="for-you"' in html and "audience returning-customers not matched" in html
+    assert "on mobile" in html and "not applied (this layout as saved)" in html
+    regular = client.get(f"{EDIT}-preview?user_id={buyer}&at=2026-11-20T09:00").get_data(as_text=True)
+    assert 'data-slot-id="for-you"' in regular and 'data-hidden-slot-id="for-you"' not in regular
+    assert "2026-11-20 09:00 America/New_York" in regular
+    refused = client.get(f"{EDIT}-preview?user_id={buyer}&at=next+tuesday")
+    assert refused.status_code == 422 and "As of: a date and time" in refused.get_data(as_text=True)

@@ -314,7 +314,7 @@ NAMES = [*ATTRIBUTES, "attr.colour", "attr.vip_tier"]
 OPS_BY_KIND = {
     "number": tuple(op for op in OPERATORS if op != "contains"),
     "string": ("eq", "neq", "in", "not_in", "contains", "exists"),
-    "list": ("eq", "neq", "in", "not_in", "contains", "exists"),
+    "list": ("in", "not_in", "contains", "exists"),
     "boolean": ("eq", "neq", "in", "not_in", "exists"),
 }
 # A small shared pool, so generated rules and facts often agree and both outcomes are exercised.
@@ -334,6 +334,8 @@ ODD_FACTS = st.one_of(
     st.dictionaries(st.text(max_size=3), SCALARS, max_size=2),
     st.builds(object),
 )
+# A rule's values must suit its attribute (validation refuses `orders eq "abc"`).
+VALUES_BY_KIND = {"number": NUMBERS, "string": WORDS, "list": WORDS, "boolean": st.booleans()}
 FACTS = st.dictionaries(st.sampled_from([*NAMES, "unrelated"]), ODD_FACTS, max_size=10)
 
 
@@ -345,11 +347,12 @@ def kind_of(name: str) -> str:
 def conditions(draw: st.DrawFn) -> Rule:
     name = draw(st.sampled_from(NAMES))
     op = draw(st.sampled_from(OPS_BY_KIND[kind_of(name)]))
+    values = VALUES_BY_KIND[kind_of(name)]
     if op in ("in", "not_in"):
-        return cond(name, op, draw(st.lists(SCALARS, min_size=1, max_size=4)))
+        return cond(name, op, draw(st.lists(values, min_size=1, max_size=4)))
     if op == "between":
         return cond(name, op, sorted(draw(st.lists(NUMBERS, min_size=2, max_size=2))))
-    return cond(name, op, draw(NUMBERS if op in ("gt", "gte", "lt", "lte") else SCALARS))
+    return cond(name, op, draw(values))
 
 
 def rules(depth: int = 3) -> st.SearchStrategy[Rule]:
@@ -428,3 +431,14 @@ def test_validation_is_total_and_never_mutates_its_input(rule: Any) -> None:
 def test_the_generators_reach_both_outcomes() -> None:
     find(st.tuples(rules(), FACTS), lambda pair: evaluate(*pair))
     find(st.tuples(rules(), FACTS), lambda pair: not evaluate(*pair) and "not" not in pair[0])
+
+
+def test_values_that_could_never_match_are_refused() -> None:
+    """`orders eq "abc"` or `favourite_occasions eq birthday` would silently match nobody."""
+    assert problems(cond("orders", "eq", "abc")) == [("/rule/value", "orders compares with a number")]
+    assert problems(cond("lifecycle", "in", ["new", 3])) == [("/rule/value/1", "lifecycle compares with text")]
+    assert problems(cond("known", "eq", "yes")) == [("/rule/value", "known compares with true or false")]
+    assert problems(cond("favourite_occasions", "eq", "birthday")) == [
+        ("/rule/op", "favourite_occasions is a list: use 'contains' or 'in' instead of 'eq'")
+    ]
+    assert problems(cond("favourite_occasions", "contains", "birthday")) == []
