@@ -101,7 +101,7 @@ def update_profiles(session: Session, events_by_user: Mapping[str, Sequence[Prof
          "updated_at": now}
         for u in users
     ]  # fmt: skip
-    session.execute(_insert(session, ShopperProfileRow).values(placeholders).on_conflict_do_nothing())
+    session.execute(_insert(session, ShopperProfileRow.__table__).on_conflict_do_nothing(), placeholders)
     query = select(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id.in_(users)).order_by("user_id")
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()  # two batches for one shopper must not lose each other's events
