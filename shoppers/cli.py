@@ -20,7 +20,7 @@ def shoppers_cli() -> None:
 @shoppers_cli.command("rebuild-profiles")
 @with_appcontext
 def rebuild_command() -> None:
-    """Rebuild every profile from the stored purchase history (after a bulk import)."""
+    """Rebuild every profile from the stored events and purchase history (after a bulk import)."""
     with services().db.session() as session:
         count = service.rebuild_profiles(session, utcnow())
         session.commit()

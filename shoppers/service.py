@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from experiments.models import EventRow
 from layout_engine.models import CatalogItemRow, ShopperInteraction
 from shoppers.models import ErasedShopper, ShopperOptOut, ShopperProfileRow
 from shoppers.profile import Profile, ProfileEvent, RfmCutpoints, fold, rfm_cutpoints
@@ -185,29 +186,48 @@ def profiles_version(session: Session) -> tuple[int, datetime | None]:
 
 
 def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:
-    """Profiles from the stored purchase history, for a store whose history was bulk-loaded
-    (the demo seed, imports) rather than sent as events. Replaces existing profiles."""
+    """Every profile again from what is stored: the events the storefront posted, and the
+    purchase history that was bulk-loaded (the demo seed, imports) rather than posted. An
+    order posted as events is also in the purchase history; it is counted once, from its
+    events. Replaces existing profiles; opted-out shoppers get none."""
     TASTES.forget()
     tastes = TASTES.get(session)
+    skip = set(session.scalars(select(ShopperOptOut.user_id)))
+    stored = [
+        _StoredEvent(e.type, e.user_id, _aware(e.occurred_at), e.item_id, e.order_id, e.revenue, e.page)
+        for e in session.execute(select(EventRow.type, EventRow.user_id, EventRow.occurred_at, EventRow.item_id,
+                                        EventRow.order_id, EventRow.revenue, EventRow.page))
+    ]  # fmt: skip
+    posted_orders = {(e.user_id, e.order_id) for e in stored if e.type == "order" and e.order_id}
+    grouped: dict[str, list[ProfileEvent]] = defaultdict(list, profile_events(stored, tastes))
     prices = dict(session.execute(select(CatalogItemRow.item_id, CatalogItemRow.price)).all())
-    session.execute(delete(ShopperProfileRow))
-    skip = opted_out_among(session, session.scalars(select(ShopperOptOut.user_id)))
-    history = session.execute(
-        select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
-               ShopperInteraction.occurred_at, ShopperInteraction.order_id).order_by(ShopperInteraction.user_id)
-    )  # fmt: skip
-    grouped: dict[str, list[ProfileEvent]] = defaultdict(list)
+    history = session.execute(select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
+                                     ShopperInteraction.occurred_at, ShopperInteraction.order_id))  # fmt: skip
     for user_id, item_id, kind, at, order_id in history:
-        if user_id in skip:
+        if kind == "purchase" and (user_id, order_id) in posted_orders:
             continue
         taste = tastes.get(item_id)
         revenue = float(prices.get(item_id, 0.0)) if kind == "purchase" else 0.0
         grouped[user_id].append(ProfileEvent(kind, _aware(at), item_id, order_id or None, revenue,
                                              taste.category if taste else None, taste.occasions if taste else ()))  # fmt: skip
-    rows = [_row_values(fold(None, user, events), now) for user, events in grouped.items()]
+    session.execute(delete(ShopperProfileRow))
+    rows = [_row_values(fold(None, user, events), now) for user, events in grouped.items() if user not in skip]
     for start in range(0, len(rows), batch):
-        session.execute(_insert(session, ShopperProfileRow).values(rows[start : start + batch]))
+        session.execute(_insert(session, ShopperProfileRow.__table__), rows[start : start + batch])
     return len(rows)
+
+
+@dataclass(frozen=True)
+class _StoredEvent:
+    """A stored event row in the shape `profile_events` reads."""
+
+    type: str
+    user_id: str
+    occurred_at: datetime
+    item_id: str | None
+    order_id: str | None
+    revenue: float | None
+    page: str | None
 
 
 # ----------------------------------------------------------------------------- privacy

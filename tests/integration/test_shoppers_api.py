@@ -105,6 +105,29 @@ def test_events_build_the_profile_the_api_shows(
     assert facts["days_since_last_order"] < 0.01 and {"rfm.score", "rfm.tier"} <= set(facts)
 
 
+def test_rebuilding_profiles_gives_what_ingestion_built_and_counts_posted_orders_once(
+    client: Any, admin_headers: dict[str, str], db_session: Any, catalog: list[str]
+) -> None:
+    """An order posted as events is in both the events and the purchase history; a rebuild
+    must count it once, and keep what browsing alone built."""
+    from core.db import utcnow
+    from shoppers.service import rebuild_profiles
+
+    buyer, browser = new_id("rebuild"), new_id("browser")
+    post_events(client, admin_headers, [a_page_view(buyer), an_order(buyer, catalog[2], revenue=25.0),
+                                        a_page_view(browser)])  # fmt: skip
+    before = {u: shopper(client, admin_headers, u)["facts"] for u in (buyer, browser)}
+    rebuild_profiles(db_session, utcnow())
+    db_session.commit()
+    client.application.extensions["tessera"].cache.delete(shopper_key(buyer))
+    after = {u: shopper(client, admin_headers, u)["facts"] for u in (buyer, browser)}
+    for user in (buyer, browser):
+        assert {k: v for k, v in after[user].items() if not k.startswith("days_")} == {
+            k: v for k, v in before[user].items() if not k.startswith("days_")
+        }
+    assert (after[buyer]["orders"], after[buyer]["revenue"], after[browser]["page_views"]) == (1, 25.0, 1)
+
+
 def test_the_same_events_sent_twice_count_once(client: Any, admin_headers: dict[str, str], catalog: list[str]) -> None:
     user = new_id("twice")
     batch = [a_page_view(user), an_order(user, catalog[3], revenue=10.0)]
