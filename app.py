@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     import config_ui.audience_views  # noqa: F401 - adds the audience rule builder to the UI blueprint
     import config_ui.audit_views  # noqa: F401 - adds the audit routes to the UI and API blueprints
     import config_ui.auth_views  # noqa: F401 - adds the sign-in routes to the UI blueprint
+    import config_ui.campaign_views  # noqa: F401 - adds the campaign list, calendar and editor to the UI blueprint
     import config_ui.editor_views  # noqa: F401 - adds the page editor to the UI blueprint
     import config_ui.experiment_views  # noqa: F401 - adds the experiment screens to the UI blueprint
     import config_ui.history_views  # noqa: F401 - adds diff, publish and revert to the UI blueprint

@@ -53,6 +53,8 @@ class AudienceInfo:
     @property
     def summary(self) -> str:
         """The rule in plain words; a rule broken by hand in the database says so instead of failing."""
+        if self.builtin:
+            return self.description
         problems = validate_rule(self.rule)
         return describe(self.rule) if not problems else f"invalid rule: {problems[0].message}"
 

@@ -12,7 +12,7 @@ the clock (`campaign_rules.Campaign.status`); an edit is a compare-and-swap on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from core import audit
 from core.db import utcnow
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine import audience_service
-from layout_engine.campaign_rules import Campaign, Effect, Overlap, apply_effects, overlaps, parse_campaign
+from layout_engine.campaign_rules import Campaign, Effect, Overlap, Window, apply_effects, overlaps, parse_campaign
 from layout_engine.models import CampaignRow, LayoutVersion, Page
 from layout_engine.validation import validate_layout
 
@@ -77,7 +77,14 @@ def _info(row: CampaignRow) -> CampaignInfo:
     campaign, problems = parse_campaign(_body_of(row), _AnyKey(), _AnyKey())
     if campaign is None:
         raise ValueError(f"stored campaign {row.key} does not parse: {problems}")
-    return CampaignInfo(campaign, row.revision, row.updated_by, row.updated_at)
+    # The instants saved are what the marketer meant when they saved (and what `end now` set),
+    # whatever a later time-zone database or a repeated autumn hour would make of the wall times.
+    window = Window(_utc(row.starts_at), _utc(row.ends_at))
+    return CampaignInfo(replace(campaign, window=window), row.revision, row.updated_by, row.updated_at)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 class _AnyKey(frozenset[str]):
@@ -114,7 +121,14 @@ def _known_marketplaces(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(select(Page.marketplace).distinct()))
 
 
+RESERVED_KEYS = frozenset({"new", "calendar"})  # words the UI's routes use
+
+
 def _parse(session: Session, body: Mapping[str, Any]) -> Campaign:
+    if body.get("key") in RESERVED_KEYS:
+        raise ValidationFailed(
+            "the campaign is not valid", [{"path": "/key", "message": f"'{body['key']}' is reserved"}]
+        )
     campaign, problems = parse_campaign(body, audience_service.known_keys(session), _known_marketplaces(session))
     if campaign is None or problems:
         raise ValidationFailed("the campaign is not valid", [p.as_dict() for p in problems])
@@ -299,7 +313,7 @@ def end_now(session: Session, key: str, if_match: str, actor: str) -> CampaignIn
     status = current.status(utcnow())
     if status == "ended":
         raise Conflict(f"campaign '{key}' has already ended")
-    if status == "scheduled":
+    if status == "scheduled" or current.campaign.window.starts_at > utcnow():  # paused before it started, too
         raise Conflict(f"campaign '{key}' has not started; change its dates or delete it instead")
     # Minutes are the unit of a window; a campaign started this very minute ends at the next one.
     ends_at = max(now, current.campaign.window.starts_at + timedelta(minutes=1))
