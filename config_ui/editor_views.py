@@ -8,7 +8,6 @@ action is a plain POST → 303 that htmx upgrades to a partial swap of `#editor`
 
 from __future__ import annotations
 
-import copy
 import re
 import secrets
 from collections.abc import Mapping
@@ -155,7 +154,7 @@ def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple
             return document, selected
         document = edits.set_slot_settings(document, index, forms.parse(slot_type.schema, request.form))
         if "v.present" in request.form:  # the form carries the visibility fields (older clients may not)
-            document = _with_visibility(document, index, _visibility(request.form))
+            document = edits.set_slot_visibility(document, index, _visibility(request.form))
         return document, index
     if action == "title":
         return edits.set_title(document, request.form.get("title", "").strip()), selected
@@ -169,16 +168,6 @@ def _visibility(form: Any) -> dict[str, Any]:
     rules["devices"] = list(dict.fromkeys(form.getlist("v.devices")))
     rules["locales"] = list(dict.fromkeys(t for t in re.split(r"[\s,]+", form.get("v.locales", "")) if t))
     return {key: value for key, value in rules.items() if value}
-
-
-def _with_visibility(document: Mapping[str, Any], index: int, rules: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(document))
-    slot = out["slots"][index]
-    if rules:
-        slot["visibility"] = dict(rules)
-    else:
-        slot.pop("visibility", None)
-    return out
 
 
 def _respond(page: pages.PageInfo, draft: drafts.DraftInfo, selected: int | None) -> Any:

@@ -79,5 +79,16 @@ def set_slot_settings(document: Mapping[str, Any], index: int, settings: Mapping
     return out
 
 
+def set_slot_visibility(document: Mapping[str, Any], index: int, rules: Mapping[str, Any]) -> dict[str, Any]:
+    """Who sees the slot; no rules at all removes `visibility`, so the slot shows to everyone."""
+    out = copy.deepcopy(dict(document))
+    slot = out["slots"][index]
+    if rules:
+        slot["visibility"] = dict(rules)
+    else:
+        slot.pop("visibility", None)
+    return out
+
+
 def set_title(document: Mapping[str, Any], title: str) -> dict[str, Any]:
     return {**copy.deepcopy(dict(document)), "title": title}

@@ -59,3 +59,16 @@ def test_new_ids_never_collide() -> None:
     for _ in range(4):
         document = add_slot(document, "rich_text")
     assert ids(document) == ["rich-text", "rich-text-2", "rich-text-3", "rich-text-4"]
+
+
+def test_visibility_is_set_replaced_and_removed_without_touching_the_input() -> None:
+    from layout_engine.edits import set_slot_visibility
+
+    layout = make_layout()
+    shown = set_slot_visibility(layout, 1, {"audience": "high-value", "devices": ["mobile"]})
+    assert shown["slots"][1]["visibility"] == {"audience": "high-value", "devices": ["mobile"]}
+    assert "visibility" not in layout["slots"][1]
+    hidden = set_slot_visibility(shown, 1, {"hide_from_audience": "dormant"})
+    assert hidden["slots"][1]["visibility"] == {"hide_from_audience": "dormant"}
+    assert "visibility" not in set_slot_visibility(hidden, 1, {})["slots"][1]
+    assert shown["slots"][1]["visibility"]["audience"] == "high-value"
