@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from layout_engine.audience_rules import Explanation, describe, evaluate, explain, validate_rule
+from layout_engine.audience_rules import Explanation, attributes_used, describe, evaluate, explain, validate_rule
 from layout_engine.audiences import BUILTIN, Rule
 from layout_engine.models import AudienceRow, CampaignRow, LayoutVersion, Page
 from shoppers import profile as profiles
@@ -284,6 +284,28 @@ def estimate_size(
     return SizeEstimate(matching, len(sample), known)
 
 
+def shared_shoppers_test(session: Session, now: datetime) -> Callable[[str | None, str | None], bool]:
+    """Whether two audiences may share shoppers, for campaign overlap warnings: yes when a known
+    shopper matches both, or when either rule reads request attributes (device, locale, `attr.*`),
+    which profiles cannot tell. `loyal-customers` and `returning-customers` share every loyal one."""
+    rules = rules_in_force(session)
+
+    def meet(a: str | None, b: str | None) -> bool:
+        first, second = rules.get(a or ""), rules.get(b or "")
+        if first is None or second is None:
+            return False
+        if (attributes_used(first) | attributes_used(second)) & REQUEST_ATTRIBUTES or any(
+            name.startswith("attr.") for name in attributes_used(first) | attributes_used(second)
+        ):
+            return True
+        _known, sample = _sample_facts(session, now)
+        base = {"known": True}
+        return any(evaluate(first, {**base, **f}) and evaluate(second, {**base, **f}) for f in sample)
+
+    return meet
+
+
+REQUEST_ATTRIBUTES = frozenset({"marketplace", "locale", "language", "device"})
 _SAMPLE: dict[str, Any] = {}
 
 

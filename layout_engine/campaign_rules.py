@@ -432,18 +432,23 @@ class Overlap:
     wins: bool
 
 
-def overlaps(campaign: Campaign, others: Iterable[Campaign]) -> list[Overlap]:
+def overlaps(
+    campaign: Campaign, others: Iterable[Campaign],
+    audiences_meet: Callable[[str | None, str | None], bool] | None = None,
+) -> list[Overlap]:  # fmt: skip
     """Campaigns that could compete with `campaign` for a shopper (by key), for the scheduling warning.
 
     Only windows count (paused or ended ones too). Audiences may overlap when equal or when either is
-    everyone (None or 'everyone'); two different named audiences are taken not to overlap."""
+    everyone (None or 'everyone'); whether two different named audiences share shoppers is for
+    `audiences_meet` to say (by default they are taken not to)."""
+    meet = audiences_meet or _audiences_meet
     found = []
     for other in sorted(others, key=lambda c: c.key):
         pages = campaign.pages() & other.pages()
         markets = set(campaign.marketplaces) & set(other.marketplaces)
         if other.key == campaign.key or not pages or not markets or not campaign.window.overlaps(other.window):
             continue
-        if _audiences_meet(campaign.audience, other.audience):
+        if _audiences_meet(campaign.audience, other.audience) or meet(campaign.audience, other.audience):
             wins = _rank(campaign) < _rank(other)
             found.append(Overlap(other.key, tuple(sorted(pages)), tuple(sorted(markets)), wins))
     return found

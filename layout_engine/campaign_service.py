@@ -215,7 +215,8 @@ def overlap_warnings(session: Session, campaign: Campaign) -> list[dict[str, Any
     """Other campaigns on the same pages, marketplaces and (possibly) audience at the same time:
     priority decides which one a shopper sees; the UI warns when scheduling."""
     others = [i.campaign for i in list_campaigns(session) if i.key != campaign.key]
-    return [_warning(campaign, o) for o in overlaps(campaign, others)]
+    meet = audience_service.shared_shoppers_test(session, utcnow())
+    return [_warning(campaign, o) for o in overlaps(campaign, others, meet)]
 
 
 def _warning(campaign: Campaign, overlap: Overlap) -> dict[str, Any]:

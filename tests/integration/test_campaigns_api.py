@@ -310,6 +310,17 @@ def test_a_lower_priority_campaign_for_a_wider_audience_serves_those_the_winner_
     assert hero(resolve(client, "cmp-newcomer")) == "Sale"
 
 
+def test_campaigns_for_audiences_that_share_shoppers_are_warned_about_and_disjoint_ones_are_not(
+    client: Any, admin_headers: dict[str, str], store: list[str]
+) -> None:
+    """Loyal customers are returning customers too; anonymous visitors never are."""
+    post_events(client, admin_headers, [an_order("cmp-loyal", store[n]) for n in range(3)])
+    create(client, admin_headers, "for-returning", priority=100, audience="returning-customers")
+    [warning] = create(client, admin_headers, "for-loyal", priority=200, audience="loyal-customers")["warnings"]
+    assert (warning["other"], warning["wins"]) == ("for-returning", True)
+    assert create(client, admin_headers, "for-anonymous", priority=300, audience="anonymous")["warnings"] == []
+
+
 # ----------------------------------------------------------------------------- pause, end, delete
 
 
