@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.db import Database, utcnow
 from experiments.assignment import assign
@@ -44,17 +45,18 @@ class ExperimentChooser:
         preview_variant: str | None = None,
         is_in_audience: Callable[[str], bool] = lambda _audience: True,
         record: bool = True,
+        at: datetime | None = None,
     ) -> Assignment | None:
         """The shopper's variant, or None (the published page) when no experiment serves them:
         none running, past its planned end, outside its audience, namespace or coverage.
-        `record=False` for previews: the shopper did not really see the page."""
+        `record=False` for previews: the shopper did not really see the page; `at` for time travel."""
         experiment = self._running_experiment(page_id)
         if experiment is None:
             return None
         if preview_variant is not None:
             forced = next((v for v in experiment.variants if v.key == preview_variant), None)
             return None if forced is None else Assignment(experiment.key, forced.key, forced.layout_version, True)
-        if not experiment.is_serving(utcnow()):
+        if not experiment.is_serving(at or utcnow()):
             return None
         if experiment.audience is not None and not is_in_audience(experiment.audience):
             return None

@@ -81,6 +81,7 @@ class VariantChooser(Protocol):
         preview_variant: str | None = None,
         is_in_audience: Callable[[str], bool] = ...,
         record: bool = ...,
+        at: datetime | None = ...,
     ) -> Any: ...
 
 
@@ -134,7 +135,7 @@ class PageResolver:
         if self._variants is not None and not (campaign is not None and campaign.replaces(query.slug)):
             assignment = self._variants.choose(layout.page_id, query.user_id, query.preview_variant,
                                                lambda audience: is_member(audience, context),
-                                               record=query.at is None)  # fmt: skip
+                                               record=query.at is None, at=query.at)  # fmt: skip
         if assignment is not None and assignment.layout_version != layout.number:
             layout = self._version_layout(layout, assignment.layout_version)
         experiment = assignment.as_dict() if assignment is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -186,6 +187,35 @@ def test_past_its_planned_end_everyone_gets_control(client: Any, admin_headers: 
     client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
     assert all(resolve(client, f"shopper-{i}")["experiment"] is None for i in range(10))
     assert create(client, admin_headers, key="other", ends_at="tomorrow").get_json()["errors"][0]["path"] == "/ends_at"
+
+
+def test_a_time_travel_preview_sees_the_experiment_as_it_serves_at_that_instant(
+    client: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    ends = datetime.now(UTC) + timedelta(days=3)
+    create(client, admin_headers, ends_at=ends.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    headers = {"Authorization": admin_headers["Authorization"]}
+    during = client.get(
+        "/api/v1/pages/birthday/resolve",
+        headers=headers,
+        query_string={
+            "marketplace": "US",
+            "user_id": "shopper-1",
+            "at": (ends - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
+    after = client.get(
+        "/api/v1/pages/birthday/resolve",
+        headers=headers,
+        query_string={
+            "marketplace": "US",
+            "user_id": "shopper-1",
+            "at": (ends + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
+    assert during.get_json()["experiment"]["key"] == "bday-trending"
+    assert after.get_json()["experiment"] is None  # past its planned end: control for everyone
 
 
 def test_metrics_are_named_primary_or_guardrail(client: Any, admin_headers: dict[str, str], page: None) -> None:
