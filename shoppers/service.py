@@ -89,30 +89,37 @@ def _row_values(profile: Profile, now: datetime) -> dict[str, Any]:
 
 
 def update_profiles(session: Session, events_by_user: Mapping[str, Sequence[ProfileEvent]], now: datetime) -> int:
-    """Fold new events into their shoppers' profiles: three statements per batch whatever the
-    history (create missing rows, lock and read the batch's rows, write them back). Opted-out
-    shoppers are skipped. Returns the number of profiles written."""
+    """Fold new events into their shoppers' profiles: a handful of statements per batch whatever
+    the history (lock and read the batch's rows, create the missing ones, write them back).
+    Opted-out shoppers are skipped. Returns the number of profiles written."""
     users = sorted(set(events_by_user) - opted_out_among(session, events_by_user))
     if not users:
         return 0
-    placeholders = [
-        {"user_id": u, "first_seen_at": min(e.occurred_at for e in events_by_user[u]),
-         "last_seen_at": min(e.occurred_at for e in events_by_user[u]), "page_views": 0, "orders": 0,
-         "revenue": 0.0, "occasions": {}, "categories": {}, "purchased_items": [], "recent_orders": [],
-         "updated_at": now}
-        for u in users
-    ]  # fmt: skip
-    session.execute(_insert(session, ShopperProfileRow.__table__).on_conflict_do_nothing(), placeholders)
-    query = select(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id.in_(users)).order_by("user_id")
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()  # two batches for one shopper must not lose each other's events
-    current = {row.user_id: profile_from_row(row) for row in session.execute(query)}
+    current = _locked_profiles(session, users)
+    missing = [u for u in users if u not in current]
+    if missing:  # new shoppers; ON CONFLICT covers a concurrent batch creating one first
+        placeholders = [_placeholder(u, min(e.occurred_at for e in events_by_user[u]), now) for u in missing]
+        session.execute(_insert(session, ShopperProfileRow.__table__).on_conflict_do_nothing(), placeholders)
+        current.update(_locked_profiles(session, missing))
     rows = [_row_values(fold(current[u], u, events_by_user[u]), now) for u in users]
     session.execute(
         update(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id == bindparam("b_user_id")),
         [{**{k: v for k, v in r.items() if k != "user_id"}, "b_user_id": r["user_id"]} for r in rows],
     )
     return len(rows)
+
+
+def _locked_profiles(session: Session, users: Sequence[str]) -> dict[str, Profile]:
+    query = select(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id.in_(users)).order_by("user_id")
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # two batches for one shopper must not lose each other's events
+    return {row.user_id: profile_from_row(row) for row in session.execute(query)}
+
+
+def _placeholder(user_id: str, first_seen: datetime, now: datetime) -> dict[str, Any]:
+    return {"user_id": user_id, "first_seen_at": first_seen, "last_seen_at": first_seen, "page_views": 0,
+            "orders": 0, "revenue": 0.0, "occasions": {}, "categories": {}, "purchased_items": [],
+            "recent_orders": [], "updated_at": now}  # fmt: skip
 
 
 def _insert(session: Session, model: Any) -> Any:
