@@ -96,6 +96,7 @@ def _warm_up(transport: Transport, resolver: PageResolver) -> None:
         transport.preload()
     with suppress(SQLAlchemyError):  # not migrated yet: the first request will load it
         resolver.catalog()
+        resolver.rfm_cutpoints()
 
 
 def make_transport(settings: Settings) -> Transport:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -121,6 +122,7 @@ class PageResolver:
         self._rules: tuple[float, dict[str, Rule]] | None = None
         self._campaigns: tuple[float, list[Campaign]] | None = None
         self._rfm: tuple[float, profiles.RfmCutpoints] | None = None
+        self._rfm_refreshing = threading.Event()
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
         started = self._clock()
@@ -309,19 +311,32 @@ class PageResolver:
             profile, opted_out = shopper_service.load_shopper(connection, user_id)
         found = {
             "purchased": list(profile.purchased_items) if profile else [],
-            "facts": profiles.facts(profile, self._rfm_cutpoints(now), now) if profile else {},
+            "facts": profiles.facts(profile, self.rfm_cutpoints(), now) if profile else {},
             "opted_out": opted_out,
         }
         if cached:
             self._cache.set(key, found, ttl=self._history_ttl)
         return found
 
-    def _rfm_cutpoints(self, now: datetime) -> profiles.RfmCutpoints:
-        mono = self._clock()
-        if self._rfm is None or mono - self._rfm[0] > RFM_TTL_S:
+    def rfm_cutpoints(self) -> profiles.RfmCutpoints:
+        """The RFM quintile edges. Computing them reads every buyer's profile (seconds at a million
+        shoppers), so only a process's very first call waits; later refreshes run on the pool while
+        requests keep the edges they have (at most RFM_TTL_S old, plus one refresh)."""
+        held = self._rfm
+        if held is None:
+            self._refresh_rfm()
+            held = self._rfm
+        elif self._clock() - held[0] > RFM_TTL_S and not self._rfm_refreshing.is_set():
+            self._rfm_refreshing.set()
+            self._executor.submit(self._refresh_rfm)
+        return held[1] if held is not None else profiles.RfmCutpoints()
+
+    def _refresh_rfm(self) -> None:
+        try:
             with self._db.engine.connect() as connection:
-                self._rfm = (mono, shopper_service.load_rfm_cutpoints(connection, now))
-        return self._rfm[1]
+                self._rfm = (self._clock(), shopper_service.load_rfm_cutpoints(connection, self._wall_clock()))
+        finally:
+            self._rfm_refreshing.clear()
 
     def _fetch_all(self, plans: list[SlotPlan], deadline: float) -> dict[tuple[int, str], Fetch]:
         """Every recommender call of the page at once; whatever is not back by the deadline is a failure.
