@@ -40,3 +40,29 @@ def test_demo_seed_builds_a_published_store_and_a_model(runner: Any, db_session:
     again = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert db_session.scalar(select(func.count()).select_from(Page)) == 4
+
+
+def test_retraining_leaves_out_erased_and_opted_out_shoppers(
+    runner: Any, db_session: Any, app: Any, catalog: list[str], tmp_path: Any
+) -> None:
+    """The way an erasure reaches the model: the next export and training never see the shopper."""
+    from core.db import utcnow
+    from layout_engine.models import ShopperInteraction
+    from shoppers import service
+
+    erased, opted_out = db_session.scalars(select(ShopperInteraction.user_id).distinct().limit(2)).all()
+    service.erase(db_session, erased, utcnow())
+    service.opt_out(db_session, opted_out, utcnow())
+    db_session.commit()
+    exported = runner.invoke(args=["shoppers", "export-training", str(tmp_path / "export")])
+    assert exported.exit_code == 0, exported.output
+    users = {line.split(",")[0] for line in (tmp_path / "export" / "interactions.csv").read_text().splitlines()[1:]}
+    assert users and erased not in users and opted_out not in users
+    assert (tmp_path / "export" / "catalog.jsonl").read_text().count("\n") == len(catalog)
+    retrained = runner.invoke(args=["shoppers", "retrain"])
+    assert retrained.exit_code == 0, retrained.output
+    assert "erased and opted-out shoppers left out" in retrained.output
+    from recommender.model import Model
+
+    learned = set(Model.load(app.extensions["tessera"].settings.resolved_model_path).user_ids)
+    assert learned and erased not in learned and opted_out not in learned
