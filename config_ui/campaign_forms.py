@@ -102,7 +102,7 @@ class PlacedErrors:
 def row_ids(form: Mapping[str, Any]) -> list[int]:
     """The effect rows in the order the form lists them."""
     raw = form.getlist("effect") if hasattr(form, "getlist") else []
-    ids = [int(v) for v in raw if str(v).isdigit()]
+    ids = [int(v) for v in raw if str(v).isascii() and str(v).isdecimal()]
     return list(dict.fromkeys(ids))
 
 

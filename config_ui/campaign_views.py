@@ -82,7 +82,8 @@ def create_campaign() -> Any:
     if request.form.get("refresh"):
         return _render_form(None, values, rows)
     try:
-        info, warnings = campaign_service.create_campaign(db_session(), body, current_user().email)
+        info, warnings = campaign_service.create_campaign(db_session(), body, current_user().email,
+                                                          may_go_live=current_user().can("publisher"))  # fmt: skip
     except ApiError as exc:
         return _render_form(None, values, rows, exc)
     return _saved(info.key, "is saved", warnings)
@@ -105,7 +106,8 @@ def update_campaign(key: str) -> Any:
         return _render_form(info, values, rows)
     try:
         _, warnings = campaign_service.update_campaign(db_session(), key, body, request.form.get("etag", ""),
-                                                       current_user().email)  # fmt: skip
+                                                       current_user().email,
+                                                       may_go_live=current_user().can("publisher"))  # fmt: skip
     except ApiError as exc:
         return _render_form(info, values, rows, exc)
     return _saved(key, "is saved", warnings)
@@ -116,7 +118,11 @@ def update_campaign(key: str) -> Any:
 def campaign_effect_row() -> Any:
     """One effect row: a new blank one (appended by htmx), or `row` again after its page, kind or slot changed."""
     form, raw = request.args, request.args.get("row", "")
-    row = campaign_forms.read_row(form, int(raw)) if raw.isdigit() else EffectRow(campaign_forms.next_row_id(form))
+    row = (
+        campaign_forms.read_row(form, int(raw))
+        if raw.isascii() and raw.isdecimal()
+        else EffectRow(campaign_forms.next_row_id(form))
+    )
     marketplaces = form.getlist("marketplaces")
     row = _with_settings(row, form, marketplaces)
     return render_template("config_ui/_campaign_effect.html", r=_row_context(row, marketplaces, PlacedErrors()))

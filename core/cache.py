@@ -93,7 +93,7 @@ class RedisCache:
         try:
             raw = self._redis.get(self._prefix + key)
         except Exception:  # noqa: BLE001 - a cache outage is a miss, not a failure
-            log.warning("redis get failed for %s", key, exc_info=True)
+            log.warning("redis get failed for a %s key", _kind(key), exc_info=True)
             return None
         return None if raw is None else json.loads(raw)
 
@@ -102,23 +102,31 @@ class RedisCache:
             px = None if ttl is None else max(1, int(ttl * 1000))
             self._redis.set(self._prefix + key, json.dumps(value), px=px)
         except Exception:  # noqa: BLE001
-            log.warning("redis set failed for %s", key, exc_info=True)
+            log.warning("redis set failed for a %s key", _kind(key), exc_info=True)
 
     def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
         try:
             px = None if ttl is None else max(1, int(ttl * 1000))
             return bool(self._redis.set(self._prefix + key, json.dumps(value), px=px, nx=True))
         except Exception:  # noqa: BLE001
-            log.warning("redis add failed for %s", key, exc_info=True)
+            log.warning("redis add failed for a %s key", _kind(key), exc_info=True)
             return False
 
     def delete(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
+        try:
+            self._redis.delete(self._prefix + key)
+        except Exception:  # noqa: BLE001 - entries expire by TTL; the caller's commit stands
+            log.warning("redis delete failed for a %s key", _kind(key), exc_info=True)
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
         """`set` that raises: publishes use it so they know whether other nodes were told."""
         px = None if ttl is None else max(1, int(ttl * 1000))
         self._redis.set(self._prefix + key, json.dumps(value), px=px)
+
+
+def _kind(key: str) -> str:
+    """What a key is for, without what follows (keys can hold shopper ids, which logs must not)."""
+    return key.split(":", 1)[0]
 
 
 def make_cache(redis_url: str, prefix: str = "tessera:") -> Cache:

@@ -8,7 +8,7 @@ import atexit
 import logging
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -87,13 +87,18 @@ class ExposureRecorder:
 
 
 def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop exposures of shoppers erased since they were buffered: an erasure must not be
-    undone by a flush that was already waiting (the erasure commits the digest first)."""
+    """Drop exposures buffered before their shopper was erased: an erasure must not be undone by
+    a flush that was already waiting (the erasure commits the digest first). A shopper who comes
+    back after the erasure is new to Tessera, and their new exposures count."""
     digests = {digest(r["user_id"]): r["user_id"] for r in rows}
-    erased = set(connection.execute(
-        select(ErasedShopper.user_digest).where(ErasedShopper.user_digest.in_(list(digests)))
-    ).scalars())  # fmt: skip
+    erased = dict(connection.execute(
+        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.user_digest.in_(list(digests)))
+    ).all())  # fmt: skip
     if not erased:
         return rows
-    gone = {digests[d] for d in erased}
-    return [r for r in rows if r["user_id"] not in gone]
+    erased_at = {digests[d]: _utc(at) for d, at in erased.items()}
+    return [r for r in rows if r["user_id"] not in erased_at or _utc(r["first_seen_at"]) > erased_at[r["user_id"]]]
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -179,12 +179,13 @@ def parse_at(text: str | None) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        at = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         at = None
-    if at is None or at.tzinfo is None:
+    if at is None:
         raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
                          [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
-    return at.astimezone(UTC)
+    return at
 
 
 def _attributes(args: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -33,6 +33,7 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 RESERVED_KEYS = frozenset({"new", "rule", "estimate"})  # words the UI's and API's routes use
 ESTIMATE_SAMPLE = 20_000
 SAMPLE_TTL_S = 60.0
+SAMPLE_FRESH_S = 5.0  # estimates may lag the newest events by this much
 
 
 @dataclass(frozen=True)
@@ -313,10 +314,14 @@ def _sample_facts(session: Session, now: datetime) -> tuple[int, list[dict[str, 
     """The sample's facts, held per process while no profile changes (and at most SAMPLE_TTL_S,
     as lifecycle and recency move with the clock): the rule builder estimates on every change,
     and reading and deriving 20,000 profiles is the slow part, not evaluating the rule."""
+    held = _SAMPLE.get("facts")
+    age = time.monotonic() - held[0] if held is not None else SAMPLE_TTL_S
+    if held is not None and age < SAMPLE_FRESH_S and held[1][0] == str(session.get_bind().url):
+        return held[1][1], held[2]  # a live store changes profiles every batch: reuse for a few seconds
     known, changed = shopper_service.profiles_version(session)
     version = (str(session.get_bind().url), known, changed)
-    held = _SAMPLE.get("facts")
-    if held is not None and time.monotonic() - held[0] < SAMPLE_TTL_S and held[1] == version:
+    if held is not None and age < SAMPLE_TTL_S and held[1] == version:
+        _SAMPLE["facts"] = (time.monotonic(), version, held[2])
         return known, held[2]
     edges = shopper_service.load_rfm_cutpoints(session, now)
     sample = [profiles.facts(p, edges, now) for p in shopper_service.known_profiles(session, limit=ESTIMATE_SAMPLE)]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import utcnow
-from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine import audience_service
 from layout_engine.campaign_rules import Campaign, Effect, Overlap, Window, apply_effects, overlaps, parse_campaign
 from layout_engine.models import CampaignRow, LayoutVersion, Page
@@ -74,7 +74,16 @@ def _body_of(row: CampaignRow) -> dict[str, Any]:
 def _info(row: CampaignRow) -> CampaignInfo:
     """Stored campaigns were valid when saved; parse them without today's audience list, so
     an audience deleted since cannot make a stored campaign unreadable."""
-    campaign, problems = parse_campaign(_body_of(row), _AnyKey(), _AnyKey())
+    body = _body_of(row)
+    campaign, problems = parse_campaign(body, _AnyKey(), _AnyKey())
+    if campaign is None and row.ends_at > row.starts_at:
+        # An end in a repeated autumn hour reads back as its first occurrence, possibly before the
+        # start; the stored instants are right, so parse the rest and keep the wall time as stored.
+        start = datetime.fromisoformat(row.starts_local)
+        campaign, problems = parse_campaign({**body, "ends_at": _local(start + timedelta(minutes=1))},
+                                            _AnyKey(), _AnyKey())  # fmt: skip
+        if campaign is not None:
+            campaign = replace(campaign, ends_local=datetime.fromisoformat(row.ends_local))
     if campaign is None:
         raise ValueError(f"stored campaign {row.key} does not parse: {problems}")
     # The instants saved are what the marketer meant when they saved (and what `end now` set),
@@ -164,9 +173,8 @@ def _page_problems(
             if exists is None:
                 problems.append({"path": f"/effects/{index}/version",
                                  "message": f"page '{slug}' in {marketplace} has no version {effect.version}"})  # fmt: skip
-    if page.published_version_id is None:
-        if any(e.kind != "replace" for _i, e in indexed):
-            problems.append({"path": where, "message": f"page '{slug}' in {marketplace} is not published yet"})
+    if page.published_version_id is None:  # resolving it is a 404 before any campaign applies
+        problems.append({"path": where, "message": f"page '{slug}' in {marketplace} is not published yet"})
         return problems
     document = session.scalar(select(LayoutVersion.document).where(LayoutVersion.id == page.published_version_id))
     return problems + _patch_problems(dict(document or {}), indexed, slug, marketplace, known)
@@ -236,8 +244,12 @@ def _row_values(campaign: Campaign) -> dict[str, Any]:
             "effects": [e.as_dict() for e in campaign.effects]}  # fmt: skip
 
 
-def create_campaign(session: Session, body: Mapping[str, Any], actor: str) -> tuple[CampaignInfo, list[dict[str, Any]]]:
+def create_campaign(
+    session: Session, body: Mapping[str, Any], actor: str, may_go_live: bool = True
+) -> tuple[CampaignInfo, list[dict[str, Any]]]:
+    """`may_go_live=False` for people who may prepare campaigns but not change the live store."""
     campaign = _parse(session, body)
+    _check_may_go_live(campaign, None, may_go_live)
     if session.scalar(select(CampaignRow.id).where(CampaignRow.key == campaign.key)) is not None:
         raise Conflict(f"a campaign '{campaign.key}' already exists", [{"path": "/key", "message": "taken"}])
     now = utcnow()
@@ -265,8 +277,18 @@ def _swap(session: Session, current: CampaignInfo, values: dict[str, Any], actor
         raise PreconditionFailed("the campaign changed since you loaded it; reload and try again")
 
 
+def _check_may_go_live(campaign: Campaign, current: CampaignInfo | None, may_go_live: bool) -> None:
+    """Shoppers see a live campaign at once, like a publish: only publishers may save one live."""
+    now = utcnow()
+    if may_go_live:
+        return
+    if campaign.status(now) == "live" or (current is not None and current.status(now) == "live"):
+        raise Forbidden("only publishers can change a live campaign or save one that is live now; "
+                        "save it paused or with a later start, and ask a publisher to resume it")  # fmt: skip
+
+
 def update_campaign(
-    session: Session, key: str, body: Mapping[str, Any], if_match: str, actor: str
+    session: Session, key: str, body: Mapping[str, Any], if_match: str, actor: str, may_go_live: bool = True
 ) -> tuple[CampaignInfo, list[dict[str, Any]]]:
     """An edit is validated as the whole campaign it makes; an ended campaign is history and stays."""
     current = get_campaign(session, key)
@@ -275,6 +297,7 @@ def update_campaign(
         raise Conflict(f"campaign '{key}' has ended; copy it into a new campaign instead")
     merged = {**_body_of_campaign(current.campaign), **{k: v for k, v in body.items() if k != "key"}, "key": key}
     campaign = _parse(session, merged)
+    _check_may_go_live(campaign, current, may_go_live)
     _swap(session, current, _row_values(campaign), actor)
     audit.record(session, actor, "campaign_updated", f"campaign:{key}", fields=sorted(set(body) - {"key"}))
     session.commit()

@@ -144,7 +144,8 @@ def _outcome(
         fallback = fetches.get((plan.index, "fallback"))
         if plan.primary is None:  # opted out: the fallback is the answer, nothing failed
             outcome = run_recommendations(plan.spec, Fetch(()), fallback, catalog, context.purchased, seen)
-            return replace(outcome, source="fallback", is_degraded=False, fallback_reason=OPTED_OUT)
+            failed = fallback is not None and not fallback.is_ok  # the fallback itself failing still degrades
+            return replace(outcome, source="fallback", is_degraded=failed, fallback_reason=OPTED_OUT)
         primary = fetches.get((plan.index, "primary"), Fetch(None, error="not fetched"))
         return run_recommendations(plan.spec, primary, fallback, catalog, context.purchased, seen)
     return SlotOutcome((), "static")

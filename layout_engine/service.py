@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -309,14 +309,25 @@ class PageResolver:
             return found  # type: ignore[no-any-return]
         with self._db.engine.connect() as connection:
             profile, opted_out = shopper_service.load_shopper(connection, user_id)
+            # Time travel scores recency against every buyer as of that instant, not as of today
+            # (within a day of now the held edges are as good: recency counts in days).
+            is_today = abs(now - self._wall_clock()) < timedelta(days=1)
+            edges = (self.rfm_cutpoints() if cached or profile is None or is_today
+                     else shopper_service.load_rfm_cutpoints(connection, now))  # fmt: skip
         found = {
             "purchased": list(profile.purchased_items) if profile else [],
-            "facts": profiles.facts(profile, self.rfm_cutpoints(), now) if profile else {},
+            "facts": profiles.facts(profile, edges, now) if profile else {},
             "opted_out": opted_out,
         }
-        if cached:
-            self._cache.set(key, found, ttl=self._history_ttl)
+        if cached:  # add: an opt-out's or erasure's marker written meanwhile must win over what we read
+            self._cache.add(key, found, ttl=self._history_ttl)
         return found
+
+    def mark_shopper(self, user_id: str, opted_out: bool) -> None:
+        """After an opt-out or erasure has committed: every process sees the shopper without
+        profile or history at once, even one that read the old profile just before the commit."""
+        self._cache.set(shopper_key(user_id), {"purchased": [], "facts": {}, "opted_out": opted_out},
+                        ttl=self._history_ttl)  # fmt: skip
 
     def rfm_cutpoints(self) -> profiles.RfmCutpoints:
         """The RFM quintile edges. Computing them reads every buyer's profile (seconds at a million

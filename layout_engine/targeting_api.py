@@ -237,7 +237,7 @@ def opt_out(user_id: str) -> Response:
     is_new = shopper_service.opt_out(session, user_id, utcnow())
     audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
     session.commit()
-    services().cache.delete(shopper_key(user_id))
+    services().resolver.mark_shopper(user_id, opted_out=True)
     return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
 
 
@@ -263,5 +263,5 @@ def erase_shopper(user_id: str) -> Response:
     audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
                  **erasure.as_dict())  # fmt: skip
     session.commit()
-    services().cache.delete(shopper_key(user_id))
+    services().resolver.mark_shopper(user_id, opted_out=False)
     return jsonify({"user_id": user_id, "erased": erasure.as_dict()})

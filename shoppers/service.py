@@ -106,6 +106,10 @@ def update_profiles(session: Session, events_by_user: Mapping[str, Sequence[Prof
         update(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id == bindparam("b_user_id")),
         [{**{k: v for k, v in r.items() if k != "user_id"}, "b_user_id": r["user_id"]} for r in rows],
     )
+    # An opt-out committed since the check above must not leave a profile behind (on PostgreSQL an
+    # opt-out arriving later waits for these row locks, then deletes the profile itself).
+    opted_out = select(ShopperOptOut.user_id).where(ShopperOptOut.user_id.in_(users))
+    session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id.in_(opted_out)))
     return len(rows)
 
 
@@ -258,11 +262,11 @@ class Erasure:
 
 def opt_out(session: Session, user_id: str, now: datetime) -> bool:
     """Record the opt-out and drop the profile built so far; True if it is new."""
-    existed = session.get(ShopperOptOut, user_id) is not None
-    if not existed:
-        session.add(ShopperOptOut(user_id=user_id, opted_out_at=now))
+    added = session.execute(
+        _insert(session, ShopperOptOut.__table__).values(user_id=user_id, opted_out_at=now).on_conflict_do_nothing()
+    ).rowcount  # type: ignore[attr-defined]
     session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id))
-    return not existed
+    return bool(added)
 
 
 def opt_in(session: Session, user_id: str) -> bool:
@@ -285,12 +289,13 @@ def erase(session: Session, user_id: str, now: datetime) -> Erasure:
     profile = session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id)).rowcount  # type: ignore[attr-defined]
     session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id))
     session.execute(_insert(session, ErasedShopper).values(user_digest=digest(user_id), erased_at=now)
-                    .on_conflict_do_nothing())  # fmt: skip
+                    .on_conflict_do_update(index_elements=["user_digest"], set_={"erased_at": now}))  # fmt: skip
     return Erasure(int(events or 0), int(purchases or 0), int(exposures or 0), bool(profile))
 
 
-def erased_digests(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(ErasedShopper.user_digest)))
+def erased_digests(session: Session) -> dict[str, datetime]:
+    """Digest → when that shopper was erased (what came before is theirs no more to use)."""
+    return {d: _aware(at) for d, at in session.execute(select(ErasedShopper.user_digest, ErasedShopper.erased_at))}
 
 
 def _export_catalog(session: Session, path: Path) -> None:
@@ -318,7 +323,8 @@ def export_training_data(session: Session, directory: Path) -> int:
         out = csv.writer(handle)
         out.writerow(["user_id", "item_id", "event", "occurred_at", "order_id"])
         for user_id, item_id, kind, at, order_id in rows:
-            if user_id in skip_ids or digest(user_id) in skip_digests:
+            erased_at = skip_digests.get(digest(user_id))
+            if user_id in skip_ids or (erased_at is not None and _aware(at) <= erased_at):
                 continue
             out.writerow([user_id, item_id, kind, _aware(at).isoformat().replace("+00:00", "Z"), order_id or ""])
             written += 1

@@ -25,6 +25,7 @@ from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
 from experiments.models import EventRow, Experiment, ExperimentVariant, Exposure  # noqa: E402
+from layout_engine.audience_service import forget_sample  # noqa: E402
 from layout_engine.drafts import Draft  # noqa: E402
 from layout_engine.models import (  # noqa: E402
     AudienceRow,
@@ -184,3 +185,4 @@ def _empty_tables(db: Database) -> None:
         ):
             session.execute(delete(model))
         session.commit()
+    forget_sample()  # estimates must not reuse the previous test's shoppers

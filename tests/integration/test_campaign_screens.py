@@ -190,7 +190,7 @@ def test_editor_creates_a_campaign_with_effects_on_two_pages_through_the_plain_f
 def test_an_edit_is_saved_and_a_stale_revision_is_refused_keeping_what_was_typed(
     client: Any, sign_in: Any, db_session: Any, store: None
 ) -> None:
-    token = sign_in("editor")
+    token = sign_in("publisher")  # the campaign is live: changing it changes the store, like a publish
     live(db_session, "spring")
     page = client.get("/campaigns/spring").get_data(as_text=True)
     etag = re.search(r'name="etag" value="([^"]+)"', page).group(1)
@@ -206,6 +206,25 @@ def test_an_edit_is_saved_and_a_stale_revision_is_refused_keeping_what_was_typed
     html = stale.get_data(as_text=True)
     assert "Someone saved this campaign after you opened it" in html and 'value="Mine"' in html
     assert current(db_session, "spring").campaign.name == "Spring sale"
+
+
+def test_an_editor_cannot_change_a_live_campaign_nor_save_one_live(
+    client: Any, sign_in: Any, db_session: Any, store: None
+) -> None:
+    token = sign_in("editor")
+    live(db_session, "spring")
+    page = client.get("/campaigns/spring").get_data(as_text=True)
+    etag = re.search(r'name="etag" value="([^"]+)"', page).group(1).replace("&#34;", '"')
+    edit = {"name": "Spring sale", "occasion": "birthday", "marketplaces": ["DE"], "time_zone": "Europe/Berlin",
+            "starts_at": current(db_session, "spring").campaign.as_dict()["starts_at"], "ends_at": "2030-01-01T00:00",
+            "priority": "100", "effect": ["0"], "e0.page": "home", "e0.kind": "patch", "e0.slot_id": "hero",
+            "e0.s.headline": "Spring!", "csrf_token": token}  # fmt: skip
+    refused = client.post("/campaigns/spring", data={**edit, "etag": etag})
+    assert refused.status_code == 403 and "only publishers" in refused.get_data(as_text=True)
+    assert current(db_session, "spring").campaign.name != "Spring sale"
+    created = client.post("/campaigns", data={**edit, "key": "spring-two"})
+    assert created.status_code == 403
+    assert client.get("/campaigns/spring-two").status_code == 404
 
 
 def test_a_patch_of_a_slot_the_page_does_not_have_is_refused_at_the_slot(

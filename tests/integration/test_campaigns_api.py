@@ -470,3 +470,47 @@ def test_a_time_travel_preview_records_no_experiment_exposure(
     app.extensions["tessera"].exposures.flush()
     exposures = select(func.count()).select_from(Exposure).where(Exposure.user_id == "previewed-shopper")
     assert db_session.scalar(exposures) == 0
+
+
+# ----------------------------------------------------------------------------- review findings
+
+
+def test_an_instant_out_of_range_is_a_400_naming_at(client: Any, store: list[str]) -> None:
+    answer = resolve(client, status=400, at="0001-01-01T00:00:00+05:00")
+    assert answer["errors"][0]["path"] == "at"
+
+
+def test_a_page_that_is_not_published_cannot_be_replaced(
+    client: Any, admin_headers: dict[str, str], store: list[str]
+) -> None:
+    created = client.post("/api/v1/pages", json={"slug": "draft-only", "marketplace": "US", "title": "Draft"},
+                          headers=admin_headers)  # fmt: skip
+    assert created.status_code == 201
+    saved = client.post("/api/v1/pages/draft-only/versions?marketplace=US", json={"document": HOME},
+                        headers=admin_headers)  # fmt: skip
+    assert saved.status_code == 201
+    refused = create(client, admin_headers, "unseen", expected=422,
+                     effects=[{"page": "draft-only", "kind": "replace", "version": 1}])  # fmt: skip
+    assert [e["path"] for e in refused["errors"]] == ["/effects/0/page"]
+
+
+def test_a_campaign_ended_in_the_repeated_autumn_hour_stays_readable(db_session: Any, store: list[str]) -> None:
+    """Ended at 01:10 EST, the second 01:10 of 1 November 2026 in New York: its wall time alone reads as
+    the first 01:10, before the 01:30 start; the stored instants stand."""
+    from layout_engine import campaign_service
+    from layout_engine.models import CampaignRow
+
+    effects = [{"page": "home", "kind": "patch", "slot_id": "hero", "settings": {"headline": "Late"}}]
+    db_session.add(CampaignRow(
+        key="autumn-end", name="Autumn", occasion="holidays", marketplaces=["US"], audience=None,
+        time_zone="America/New_York", starts_local="2026-11-01T01:30", ends_local="2026-11-01T01:10",
+        starts_at=datetime(2026, 11, 1, 5, 30, tzinfo=UTC), ends_at=datetime(2026, 11, 1, 6, 10, tzinfo=UTC),
+        priority=100, paused=False, effects=effects, revision=1, updated_by="test"))  # fmt: skip
+    db_session.commit()
+    info = campaign_service.get_campaign(db_session, "autumn-end")
+    assert (info.campaign.window.starts_at, info.campaign.window.ends_at) == (
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, 10, tzinfo=UTC),
+    )
+    assert info.campaign.status(datetime(2026, 11, 1, 6, 0, tzinfo=UTC)) == "live"
+    assert "autumn-end" in [c.key for c in campaign_service.list_campaigns(db_session)]

@@ -23,8 +23,11 @@ from shoppers.service import digest, export_training_data
 from tests.integration.test_campaigns_api import (
     HOLIDAY_HOME,
     HOME,
+    SECOND,
     a_page_view,
     an_order,
+    at_param,
+    now,
     post_events,
     publish,
     resolve,
@@ -269,7 +272,9 @@ def test_erasing_a_shopper_with_a_profile_reports_it_and_the_resolver_forgets_th
     assert cache.get(shopper_key(user))["purchased"] == [pages[7]]  # the resolver holds what it knows
     erased = client.delete(f"/api/v1/shoppers/{user}", headers=admin_headers).get_json()["erased"]
     assert (erased["events"], erased["purchases"], erased["profile"]) == (1, 1, True)
-    assert cache.get(shopper_key(user)) is None
+    # Every process sees the erased shopper as unknown at once (a marker, not a delete, so a
+    # resolve that read the old profile just before the erasure cannot put it back).
+    assert cache.get(shopper_key(user)) == {"purchased": [], "facts": {}, "opted_out": False}
     assert shopper(client, admin_headers, user)["has_profile"] is False
     assert rows_of(db_session, ShopperProfileRow, user) == 0
 
@@ -328,3 +333,30 @@ def test_privacy_requests_need_the_events_scope(client: Any, db_session: Any) ->
     assert client.get(f"/api/v1/shoppers/{user}", headers=events_only).status_code == 403  # reading needs admin
     assert client.delete(f"/api/v1/shoppers/{user}", headers=events_only).status_code == 200
     assert rows_of(db_session, ErasedShopper, user) == 1
+
+
+def test_a_resolve_that_read_the_profile_before_an_opt_out_cannot_put_it_back(
+    app: Any, client: Any, admin_headers: dict[str, str], pages: list[str]
+) -> None:
+    """The race: a resolve reads the profile, the opt-out commits, then the resolve caches what it read."""
+    user = new_id("race")
+    post_events(client, admin_headers, [an_order(user, pages[3])])
+    assert client.post(f"/api/v1/shoppers/{user}/opt-out", headers=admin_headers).status_code == 200
+    cache = app.extensions["tessera"].cache
+    stale = {"purchased": [pages[3]], "facts": {"orders": 1}, "opted_out": False}
+    assert cache.add(shopper_key(user), stale, ttl=30) is False  # what the slow resolve would try to write now
+    assert slot(resolve(client, user), "for-you")["reason"] == OPTED_OUT
+
+
+def test_a_shopper_who_comes_back_after_erasure_starts_afresh(
+    client: Any, admin_headers: dict[str, str], db_session: Any, pages: list[str], tmp_path: Path
+) -> None:
+    """Only what came before the erasure is left out: the returning shopper's new history counts."""
+    user = new_id("back")
+    post_events(client, admin_headers, [an_order(user, pages[1])])
+    assert client.delete(f"/api/v1/shoppers/{user}", headers=admin_headers).status_code == 200
+    later = {**an_order(user, pages[2]), "occurred_at": at_param(now() + SECOND)}
+    post_events(client, admin_headers, [later])
+    export_training_data(db_session, tmp_path)
+    assert [(r["user_id"], r["item_id"]) for r in read_export(tmp_path) if r["user_id"] == user] == [(user, pages[2])]
+    assert shopper(client, admin_headers, user)["facts"]["orders"] == 1
