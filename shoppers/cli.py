@@ -20,7 +20,8 @@ def shoppers_cli() -> None:
 @shoppers_cli.command("rebuild-profiles")
 @with_appcontext
 def rebuild_command() -> None:
-    """Rebuild every profile from the stored events and purchase history (after a bulk import)."""
+    """Rebuild every profile from the stored events and purchase history (after a bulk import).
+    It reads the whole history at once and replaces every profile: run it while no events arrive."""
     with services().db.session() as session:
         count = service.rebuild_profiles(session, utcnow())
         session.commit()

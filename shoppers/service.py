@@ -200,7 +200,8 @@ def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:
     """Every profile again from what is stored: the events the storefront posted, and the
     purchase history that was bulk-loaded (the demo seed, imports) rather than posted. An
     order posted as events is also in the purchase history; it is counted once, from its
-    events. Replaces existing profiles; opted-out shoppers get none."""
+    events. Replaces existing profiles; opted-out shoppers get none. It holds the whole history in
+    memory and races with ingestion, so it is an offline tool (the CLI says so)."""
     TASTES.forget()
     tastes = TASTES.get(session)
     skip = set(session.scalars(select(ShopperOptOut.user_id)))
