@@ -87,7 +87,8 @@ def update_audience(key: str) -> Any:
         return _screen(audience, request.form, forms.apply(builder, _action()), match=_action() == "match")
     try:
         audience_service.update_audience(db_session(), key, _body(builder, creating=False),
-                                         request.form.get("etag", ""), current_user().email)  # fmt: skip
+                                         request.form.get("etag", ""), current_user().email,
+                                         may_change_live=current_user().can("publisher"))  # fmt: skip
     except PreconditionFailed:
         return _conflict(key, builder)
     except ApiError as exc:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import utcnow
-from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.audience_rules import Explanation, attributes_used, describe, evaluate, explain, validate_rule
 from layout_engine.audiences import BUILTIN, Rule
 from layout_engine.models import AudienceRow, CampaignRow, LayoutVersion, Page
@@ -149,7 +149,11 @@ def create_audience(session: Session, body: Mapping[str, Any], actor: str) -> Au
     return get_audience(session, values["key"])
 
 
-def update_audience(session: Session, key: str, body: Mapping[str, Any], if_match: str, actor: str) -> AudienceInfo:
+def update_audience(
+    session: Session, key: str, body: Mapping[str, Any], if_match: str, actor: str, may_change_live: bool = True
+) -> AudienceInfo:
+    """`may_change_live=False` for people who may not change what shoppers see: an audience a
+    published page or a campaign uses then keeps its rule (its name and description may change)."""
     current = get_audience(session, key)
     if current.builtin:
         raise Conflict(f"'{key}' is a built-in audience and cannot be changed; create your own instead")
@@ -158,6 +162,11 @@ def update_audience(session: Session, key: str, body: Mapping[str, Any], if_matc
     values = _parse(body, creating=False)
     if not values:
         return current
+    if not may_change_live and "rule" in values and values["rule"] != current.rule:
+        uses = audience_uses(session, key)
+        if uses:
+            raise Forbidden(f"only publishers can change the rule of an audience shoppers see: {', '.join(uses[:3])}",
+                            [{"path": "/rule", "message": u} for u in uses])  # fmt: skip
     done = session.execute(
         update(AudienceRow)
         .where(AudienceRow.key == key, AudienceRow.revision == current.revision)

@@ -358,3 +358,25 @@ def _campaign(key: str, audience: str) -> dict[str, Any]:
             "starts_at": now + timedelta(days=300), "ends_at": now + timedelta(days=330), "priority": 100,
             "paused": False, "effects": [], "revision": 1, "updated_by": "test", "created_at": now,
             "updated_at": now}  # fmt: skip
+
+
+def test_only_a_publisher_changes_the_rule_of_an_audience_shoppers_see(
+    client: Any, sign_in: Any, db_session: Any, stored: Any
+) -> None:
+    """An audience a campaign uses decides what shoppers see: changing its rule is a publish."""
+    db_session.execute(insert(CampaignRow), [_campaign("spring-sale", "big-spenders")])
+    db_session.commit()
+    edit = {"name": "Big spenders", "combinator": "all", "r0.attribute": "revenue", "r0.op": "gte", "r0.value": "500",
+            "action": "save", "etag": stored.etag}  # fmt: skip
+    token = sign_in("editor")
+    refused = client.post("/audiences/big-spenders", data={**edit, "csrf_token": token})
+    assert refused.status_code == 403 and "only publishers" in refused.get_data(as_text=True)
+    assert audience_service.get_audience(db_session, "big-spenders").rule == stored.rule
+    renamed = client.post("/audiences/big-spenders",
+                          data={**edit, "name": "Top spenders", "r0.value": "100", "csrf_token": token})  # fmt: skip
+    assert renamed.status_code == 303  # the words may change, the rule did not
+    token = sign_in("publisher")
+    etag = audience_service.get_audience(db_session, "big-spenders").etag
+    done = client.post("/audiences/big-spenders", data={**edit, "etag": etag, "csrf_token": token})
+    assert done.status_code == 303
+    assert audience_service.get_audience(db_session, "big-spenders").rule["value"] == 500
