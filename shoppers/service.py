@@ -263,11 +263,11 @@ class Erasure:
 
 def opt_out(session: Session, user_id: str, now: datetime) -> bool:
     """Record the opt-out and drop the profile built so far; True if it is new."""
-    added = session.execute(
-        _insert(session, ShopperOptOut.__table__).values(user_id=user_id, opted_out_at=now).on_conflict_do_nothing()
-    ).rowcount  # type: ignore[attr-defined]
+    table = ShopperOptOut.__table__
+    statement = _insert(session, table).values(user_id=user_id, opted_out_at=now).on_conflict_do_nothing()
+    added = session.execute(statement.returning(table.c.user_id)).first() is not None  # rowcount varies by driver
     session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id))
-    return bool(added)
+    return added
 
 
 def opt_in(session: Session, user_id: str) -> bool:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from core.auth import ApiToken, hash_token
 from layout_engine.models import Page
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """Commands here train models: into this test's own file, never over the shared test model."""
+    return {**app_config, "model_path": tmp_path / "cli-model.npz"}
 
 
 def test_tokens_create_prints_the_token_once_and_stores_only_its_digest(runner: Any, db_session: Any) -> None:
