@@ -155,6 +155,16 @@ def _ensure_previewer() -> None:
 def _resolve_query(slug: str) -> ResolveQuery:
     args = request.args
     marketplace = pages.validate_marketplace(args.get("marketplace"))
+    user_id, locale, device, attributes = shopper_args(args)
+    explain = args.get("explain") in ("1", "true")
+    preview_variant = args.get("preview_variant") or None
+    at = parse_at(args.get("at"))
+    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, attributes, at)
+
+
+def shopper_args(args: Mapping[str, str]) -> tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]:
+    """(user_id, locale, device, attr.*) from a query string, checked and normalized as the resolver
+    reads them; each bad one is a 400 naming the parameter."""
     device = args.get("device") or None
     if device is not None and device not in DEVICES:
         raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
@@ -167,10 +177,7 @@ def _resolve_query(slug: str) -> ResolveQuery:
     if locale is not None:  # layouts name locales as en or en-US; shoppers' browsers vary the case
         language, _, region = locale.partition("-")
         locale = language.lower() + (f"-{region.upper()}" if region else "")
-    explain = args.get("explain") in ("1", "true")
-    preview_variant = args.get("preview_variant") or None
-    at = parse_at(args.get("at"))
-    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, _attributes(args), at)
+    return user_id, locale, device, _attributes(args)
 
 
 def parse_at(text: str | None) -> datetime | None:

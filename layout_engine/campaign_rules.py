@@ -151,13 +151,13 @@ class Campaign:
         return {
             "key": self.key, "name": self.name, "occasion": self.occasion,
             "marketplaces": list(self.marketplaces), "audience": self.audience, "time_zone": self.time_zone,
-            "starts_at": _local_text(self.starts_local), "ends_at": _local_text(self.ends_local),
+            "starts_at": local_text(self.starts_local), "ends_at": local_text(self.ends_local),
             "window": {"starts_at": _utc_text(self.window.starts_at), "ends_at": _utc_text(self.window.ends_at)},
             "priority": self.priority, "paused": self.paused, "effects": [e.as_dict() for e in self.effects],
         }  # fmt: skip
 
 
-def _local_text(local: datetime) -> str:
+def local_text(local: datetime) -> str:
     """'YYYY-MM-DDTHH:MM', with ':SS' only when the marketer gave seconds (so the value survives a round trip)."""
     return local.isoformat(timespec="seconds" if local.second else "minutes")
 

@@ -24,13 +24,21 @@ from core import audit
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine import audience_service
-from layout_engine.campaign_rules import Campaign, Effect, Overlap, Window, apply_effects, overlaps, parse_campaign
+from layout_engine.campaign_rules import (
+    Campaign,
+    Effect,
+    Overlap,
+    Window,
+    apply_effects,
+    local_text,
+    overlaps,
+    parse_campaign,
+)
 from layout_engine.models import CampaignRow, LayoutVersion, Page
 from layout_engine.validation import validate_layout
 
 # The zone a marketplace's calendar is drawn in (a campaign keeps its own zone for its window).
 MARKETPLACE_ZONES = {"US": "America/New_York", "DE": "Europe/Berlin", "GB": "Europe/London", "FR": "Europe/Paris"}
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def marketplace_zone(marketplace: str) -> str:
@@ -80,7 +88,7 @@ def _info(row: CampaignRow) -> CampaignInfo:
         # An end in a repeated autumn hour reads back as its first occurrence, possibly before the
         # start; the stored instants are right, so parse the rest and keep the wall time as stored.
         start = datetime.fromisoformat(row.starts_local)
-        campaign, problems = parse_campaign({**body, "ends_at": _local(start + timedelta(minutes=1))},
+        campaign, problems = parse_campaign({**body, "ends_at": local_text(start + timedelta(minutes=1))},
                                             _AnyKey(), _AnyKey())  # fmt: skip
         if campaign is not None:
             campaign = replace(campaign, ends_local=datetime.fromisoformat(row.ends_local))
@@ -238,7 +246,7 @@ def _warning(campaign: Campaign, overlap: Overlap) -> dict[str, Any]:
 def _row_values(campaign: Campaign) -> dict[str, Any]:
     return {"name": campaign.name, "occasion": campaign.occasion, "marketplaces": list(campaign.marketplaces),
             "audience": campaign.audience, "time_zone": campaign.time_zone,
-            "starts_local": _local(campaign.starts_local), "ends_local": _local(campaign.ends_local),
+            "starts_local": local_text(campaign.starts_local), "ends_local": local_text(campaign.ends_local),
             "starts_at": campaign.window.starts_at,
             "ends_at": campaign.window.ends_at, "priority": campaign.priority, "paused": campaign.paused,
             "effects": [e.as_dict() for e in campaign.effects]}  # fmt: skip
@@ -295,27 +303,13 @@ def update_campaign(
     _check_etag(current, if_match)
     if current.status(utcnow()) == "ended":
         raise Conflict(f"campaign '{key}' has ended; copy it into a new campaign instead")
-    merged = {**_body_of_campaign(current.campaign), **{k: v for k, v in body.items() if k != "key"}, "key": key}
+    merged = {**current.campaign.as_dict(), **{k: v for k, v in body.items() if k != "key"}, "key": key}
     campaign = _parse(session, merged)
     _check_may_go_live(campaign, current, may_go_live)
     _swap(session, current, _row_values(campaign), actor)
     audit.record(session, actor, "campaign_updated", f"campaign:{key}", fields=sorted(set(body) - {"key"}))
     session.commit()
     return get_campaign(session, key), overlap_warnings(session, campaign)
-
-
-def _local(at: datetime) -> str:
-    """A wall time as the marketer typed it: minutes, and seconds only when they gave some."""
-    return at.strftime(LOCAL_FORMAT + (":%S" if at.second else ""))
-
-
-def _body_of_campaign(campaign: Campaign) -> dict[str, Any]:
-    data = campaign.as_dict()
-    return {"key": campaign.key, "name": campaign.name, "occasion": campaign.occasion,
-            "marketplaces": list(campaign.marketplaces), "audience": campaign.audience,
-            "time_zone": campaign.time_zone, "starts_at": _local(campaign.starts_local),
-            "ends_at": _local(campaign.ends_local), "priority": campaign.priority,
-            "paused": campaign.paused, "effects": data["effects"]}  # fmt: skip
 
 
 def set_paused(session: Session, key: str, paused: bool, if_match: str, actor: str) -> CampaignInfo:
@@ -342,7 +336,7 @@ def end_now(session: Session, key: str, if_match: str, actor: str) -> CampaignIn
     # Minutes are the unit of a window; a campaign started this very minute ends at the next one.
     ends_at = max(now, current.campaign.window.starts_at + timedelta(minutes=1))
     local = ends_at.astimezone(ZoneInfo(current.campaign.time_zone)).replace(tzinfo=None)
-    _swap(session, current, {"ends_at": ends_at, "ends_local": _local(local)}, actor)
+    _swap(session, current, {"ends_at": ends_at, "ends_local": local_text(local)}, actor)
     audit.record(session, actor, "campaign_ended", f"campaign:{key}")
     session.commit()
     return get_campaign(session, key)

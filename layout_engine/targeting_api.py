@@ -16,7 +16,7 @@ from core.db import utcnow
 from core.errors import BadRequest, PreconditionRequired, ValidationFailed
 from core.web import db_session, json_body, services
 from layout_engine import audience_service, campaign_service
-from layout_engine.api import DEVICES, bp, parse_at
+from layout_engine.api import bp, parse_at, shopper_args
 from layout_engine.audience_rules import validate_rule
 from layout_engine.service import shopper_key
 from shoppers import profile as profiles
@@ -88,26 +88,16 @@ def delete_audience(key: str) -> Response:
     return Response(status=204)
 
 
-def request_facts_from_args() -> dict[str, Any]:
-    """marketplace, locale, device and attr.* from the query string, as the resolver would see them."""
-    args = request.args
-    device = args.get("device") or None
-    if device is not None and device not in DEVICES:
-        raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
-    attributes = {k[len("attr.") :]: v for k, v in args.items() if k.startswith("attr.") and v}
-    user_id = args.get("user_id") or None
-    return profiles.request_facts(args.get("marketplace") or "US", args.get("locale") or None, device,
-                                  user_id is not None, attributes)  # fmt: skip
-
-
 @bp.get("/audiences/<key>/match")
 @require_scope("admin")
 def audience_match(key: str) -> Response:
     """Would this shopper match? `user_id` plus the request attributes the storefront would send."""
     audience = audience_service.get_audience(db_session(), key)
-    user_id = _user_id(request.args.get("user_id"))
+    user_id, locale, device, attributes = shopper_args(request.args)  # checked exactly as resolve checks them
+    marketplace = request.args.get("marketplace") or "US"
+    facts = profiles.request_facts(marketplace, locale, device, user_id is not None, dict(attributes))
     now = parse_at(request.args.get("at")) or utcnow()
-    result = audience_service.would_match(db_session(), audience.rule, key, user_id, request_facts_from_args(), now)
+    result = audience_service.would_match(db_session(), audience.rule, key, user_id, facts, now)
     return jsonify(result.as_dict())
 
 
