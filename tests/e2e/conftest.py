@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.processes import BIN, ROOT, free_port, gunicorn, run, serving
@@ -59,6 +60,14 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{BROWSER_FIX}\n{exc}", pytrace=False)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def api(server: str, instance: dict[str, str]) -> Iterator[httpx.Client]:
+    """The server's JSON API with the demo token (admin, events, preview)."""
+    headers = {"Authorization": f"Bearer {instance['ADMIN_TOKEN']}"}
+    with httpx.Client(base_url=f"{server}/api/v1", headers=headers, timeout=30) as client:
+        yield client
 
 
 @pytest.fixture

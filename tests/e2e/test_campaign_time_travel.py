@@ -24,13 +24,6 @@ RUN = uuid.uuid4().hex[:6]  # the instance is shared: keys and shoppers of this 
 
 
 @pytest.fixture
-def api(server: str, instance: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {instance['ADMIN_TOKEN']}"}  # the demo token: admin, events, preview
-    with httpx.Client(base_url=f"{server}/api/v1", headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 def campaigns(api: httpx.Client) -> Iterator[list[str]]:
     """Keys of the campaigns a test creates; they are scheduled, so they are deleted afterwards."""
     keys: list[str] = []

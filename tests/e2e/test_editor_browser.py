@@ -12,19 +12,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import signed_in_tab
+
 pytestmark = pytest.mark.e2e
-
-
-def signed_in_tab(browser: Any, server: str, password: str) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.on("dialog", lambda dialog: dialog.accept())
-    tab.goto(f"{server}/sign-in")
-    tab.get_by_label("Email").fill("admin@example.com")
-    tab.get_by_label("Password").fill(password)
-    tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_url(f"{server}/")
-    return context, tab
 
 
 def settled(tab: Any) -> None:
@@ -60,7 +50,7 @@ def test_build_preview_save_publish_compare_and_roll_back(
 ) -> None:
     from playwright.sync_api import expect
 
-    context, tab = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
+    context, tab = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"], (1400, 1000))
     slug = f"wedding-{uuid.uuid4().hex[:6]}"
     tab.get_by_role("link", name="New page").click()
     tab.get_by_label("Title").fill("Wedding gift cards")
@@ -119,8 +109,8 @@ def test_stale_save_is_refused_and_the_first_editors_text_stays(
 ) -> None:
     from playwright.sync_api import expect
 
-    first_context, first = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
-    second_context, second = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
+    first_context, first = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"], (1400, 1000))
+    second_context, second = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"], (1400, 1000))
     for tab in (first, second):  # both open the same page's editor at the same version
         tab.goto(f"{server}/pages/US/birthday/edit?slot=0")
     set_field(second, "Headline *", "Second editor's headline")

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, insert, update
 
 from experiments.models import EventRow, Experiment, Exposure
+from tests.support.browser import signed_in_tab
 from tests.support.builders import make_layout
 
 pytestmark = pytest.mark.e2e
@@ -29,24 +30,9 @@ DAYS = 14
 
 @pytest.fixture
 def tab(browser: Any, server: str, instance: dict[str, str]) -> Iterator[Any]:
-    """A browser tab signed in as the demo admin; confirmation dialogs are accepted."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{server}/sign-in")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(instance["ADMIN_PASSWORD"])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server}/")
+    context, page = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
     yield page
     context.close()
-
-
-@pytest.fixture
-def api(server: str, instance: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {instance['ADMIN_TOKEN']}"}
-    with httpx.Client(base_url=f"{server}/api/v1", headers=headers, timeout=30) as client:
-        yield client
 
 
 def page_with_two_versions(api: httpx.Client) -> str:

@@ -11,19 +11,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import signed_in_tab
+
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def page(browser: Any, server: str, instance: dict[str, str]) -> Iterator[Any]:
     """A browser tab signed in as the demo admin."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.goto(f"{server}/sign-in")
-    tab.get_by_label("Email").fill("admin@example.com")
-    tab.get_by_label("Password").fill(instance["ADMIN_PASSWORD"])
-    tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_url(f"{server}/")
+    context, tab = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"])
     yield tab
     context.close()
 

@@ -25,6 +25,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support.browser import signed_in_tab
+
 pytestmark = pytest.mark.e2e
 
 RUN = uuid.uuid4().hex[:6]  # the instance is shared: keys of this run only
@@ -43,25 +45,9 @@ document.addEventListener("htmx:afterSettle", (event) => {
 
 @pytest.fixture
 def tab(browser: Any, server: str, instance: dict[str, str]) -> Iterator[Any]:
-    """A browser tab signed in as the demo admin; confirmation dialogs are accepted."""
-    context = browser.new_context(viewport={"width": 1360, "height": 1000})
-    context.add_init_script(SETTLE_COUNTER)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{server}/sign-in")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(instance["ADMIN_PASSWORD"])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server}/")
+    context, page = signed_in_tab(browser, server, instance["ADMIN_PASSWORD"], (1360, 1000), SETTLE_COUNTER)
     yield page
     context.close()
-
-
-@pytest.fixture
-def api(server: str, instance: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {instance['ADMIN_TOKEN']}"}
-    with httpx.Client(base_url=f"{server}/api/v1", headers=headers, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture
