@@ -8,7 +8,7 @@ import atexit
 import logging
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -96,9 +96,5 @@ def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[
     ).all())  # fmt: skip
     if not erased:
         return rows
-    erased_at = {digests[d]: _utc(at) for d, at in erased.items()}
-    return [r for r in rows if r["user_id"] not in erased_at or _utc(r["first_seen_at"]) > erased_at[r["user_id"]]]
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    erased_at = {digests[d]: at for d, at in erased.items()}
+    return [r for r in rows if r["user_id"] not in erased_at or r["first_seen_at"] > erased_at[r["user_id"]]]

@@ -96,12 +96,8 @@ def _info(row: CampaignRow) -> CampaignInfo:
         raise ValueError(f"stored campaign {row.key} does not parse: {problems}")
     # The instants saved are what the marketer meant when they saved (and what `end now` set),
     # whatever a later time-zone database or a repeated autumn hour would make of the wall times.
-    window = Window(_utc(row.starts_at), _utc(row.ends_at))
+    window = Window(row.starts_at, row.ends_at)
     return CampaignInfo(replace(campaign, window=window), row.revision, row.updated_by, row.updated_at)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 class _AnyKey(frozenset[str]):

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,12 +171,8 @@ def load_rfm_cutpoints(connection: Connection | Session, now: datetime) -> RfmCu
             ShopperProfileRow.orders > 0, ShopperProfileRow.last_order_at.is_not(None)
         )
     )
-    buyers = [(max(0.0, (now - _aware(r[0])).total_seconds() / 86_400), float(r[1]), float(r[2])) for r in rows]
+    buyers = [(max(0.0, (now - r[0]).total_seconds() / 86_400), float(r[1]), float(r[2])) for r in rows]
     return rfm_cutpoints(buyers)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def known_profiles(session: Session, limit: int | None = None) -> list[Profile]:
@@ -184,10 +180,6 @@ def known_profiles(session: Session, limit: int | None = None) -> list[Profile]:
     if limit is not None:
         query = query.limit(limit)
     return [profile_from_row(row) for row in session.execute(query)]
-
-
-def count_profiles(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(ShopperProfileRow)) or 0)
 
 
 def profiles_version(session: Session) -> tuple[int, datetime | None]:
@@ -206,7 +198,7 @@ def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:
     tastes = TASTES.get(session)
     skip = set(session.scalars(select(ShopperOptOut.user_id)))
     stored = [
-        _StoredEvent(e.type, e.user_id, _aware(e.occurred_at), e.item_id, e.order_id, e.revenue, e.page)
+        _StoredEvent(e.type, e.user_id, e.occurred_at, e.item_id, e.order_id, e.revenue, e.page)
         for e in session.execute(select(EventRow.type, EventRow.user_id, EventRow.occurred_at, EventRow.item_id,
                                         EventRow.order_id, EventRow.revenue, EventRow.page))
     ]  # fmt: skip
@@ -220,7 +212,7 @@ def rebuild_profiles(session: Session, now: datetime, batch: int = 2000) -> int:
             continue
         taste = tastes.get(item_id)
         revenue = float(prices.get(item_id, 0.0)) if kind == "purchase" else 0.0
-        grouped[user_id].append(ProfileEvent(kind, _aware(at), item_id, order_id or None, revenue,
+        grouped[user_id].append(ProfileEvent(kind, at, item_id, order_id or None, revenue,
                                              taste.category if taste else None, taste.occasions if taste else ()))  # fmt: skip
     session.execute(delete(ShopperProfileRow))
     rows = [_row_values(fold(None, user, events), now) for user, events in grouped.items() if user not in skip]
@@ -275,10 +267,6 @@ def opt_in(session: Session, user_id: str) -> bool:
     return bool(session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id)).rowcount)  # type: ignore[attr-defined]
 
 
-def is_opted_out(session: Session, user_id: str) -> bool:
-    return session.get(ShopperOptOut, user_id) is not None
-
-
 def erase(session: Session, user_id: str, now: datetime) -> Erasure:
     """Delete everything Tessera holds about the shopper: events, purchase history, experiment
     exposures, profile and opt-out; remember only a digest so old training exports skip them."""
@@ -296,7 +284,7 @@ def erase(session: Session, user_id: str, now: datetime) -> Erasure:
 
 def erased_digests(session: Session) -> dict[str, datetime]:
     """Digest → when that shopper was erased (what came before is theirs no more to use)."""
-    return {d: _aware(at) for d, at in session.execute(select(ErasedShopper.user_digest, ErasedShopper.erased_at))}
+    return {d: at for d, at in session.execute(select(ErasedShopper.user_digest, ErasedShopper.erased_at))}
 
 
 def _export_catalog(session: Session, path: Path) -> None:
@@ -325,8 +313,8 @@ def export_training_data(session: Session, directory: Path) -> int:
         out.writerow(["user_id", "item_id", "event", "occurred_at", "order_id"])
         for user_id, item_id, kind, at, order_id in rows:
             erased_at = skip_digests.get(digest(user_id))
-            if user_id in skip_ids or (erased_at is not None and _aware(at) <= erased_at):
+            if user_id in skip_ids or (erased_at is not None and at <= erased_at):
                 continue
-            out.writerow([user_id, item_id, kind, _aware(at).isoformat().replace("+00:00", "Z"), order_id or ""])
+            out.writerow([user_id, item_id, kind, at.isoformat().replace("+00:00", "Z"), order_id or ""])
             written += 1
     return written
