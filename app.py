@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.protect(app)
     app.jinja_env.globals["current_user"] = web.current_user
     register_error_handlers(app)
+    _register_hooks()
     _register_blueprints(app)
     _register_health(app)
     _register_cli(app)
@@ -104,6 +105,13 @@ def make_transport(settings: Settings) -> Transport:
     if settings.recommender_url:
         return HttpTransport(settings.recommender_url)
     return InProcessTransport(LazyEngine(settings.resolved_model_path))
+
+
+def _register_hooks() -> None:
+    """Packages react to each other through hooks the owner exposes, so imports stay one-way."""
+    from experiments.service import register_hooks as register_experiment_hooks
+
+    register_experiment_hooks()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -4,7 +4,7 @@ PostgreSQL, after a short and a long history per shopper.
     .venv/bin/python -m bench.ingest_bench                                  # full size, both backends
     .venv/bin/python -m bench.ingest_bench --scale 0.1 --rounds 3           # a quick run
 
-What it answers: what folding events into shopper profiles costs ingestion (`experiments.ingest.ingest`
+What it answers: what folding events into shopper profiles costs ingestion (`shoppers.ingest.ingest`
 with `update_profiles=True`, the storefront's path, against `update_profiles=False`, which stores events
 and purchases only), and whether that cost stays constant per event however long shoppers' histories are.
 
@@ -54,13 +54,13 @@ from sqlalchemy.orm import Session
 from bench.analysis_bench import postgres_server
 from bench.resolve_bench import code_version
 from bench.servers import ROOT
+from catalog.models import CatalogItemRow
 from core.db import make_engine
 from demo.generator import generate
-from experiments.events import Event
-from experiments.ingest import ingest
-from experiments.models import EventRow
-from layout_engine.models import CatalogItemRow, ShopperInteraction
 from shoppers import service as shopper_service
+from shoppers.events import Event
+from shoppers.ingest import ingest
+from shoppers.models import EventRow, ShopperInteraction
 from slots.postfilters import CatalogItem
 from tests.support.databases import migrate, temporary_postgres
 
@@ -231,6 +231,7 @@ def ingest_all(
             started, cpu_started = time.perf_counter(), time.process_time()
             with Session(engine) as session:
                 report = ingest(session, batch, now, update_profiles=with_profiles)
+                session.commit()
             seconds += time.perf_counter() - started
             cpu += time.process_time() - cpu_started
             if report.accepted != len(batch):

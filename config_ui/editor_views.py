@@ -16,6 +16,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, session, url_for
 
 import slots
+from catalog.store import search_items
 from config_ui import forms
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
@@ -27,7 +28,6 @@ from core.web import current_user, db_session, services
 from layout_engine import audience_service, campaign_service, drafts, edits, pages
 from layout_engine.api import DEVICES
 from layout_engine.audience_rules import describe
-from layout_engine.catalog import search_items
 from layout_engine.validation import validate_layout
 
 VISIBILITY_AUDIENCES = ("audience", "hide_from_audience")

@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 from demo.pages import birthday_layout, birthday_recs_first_layout, curated_picks, home_layout
 from demo.traffic import Arm, Exposed, Traffic, simulate
 from experiments import service
-from experiments.events import Event
-from experiments.models import EventRow, Experiment, Exposure
+from experiments.models import Experiment, Exposure
 from layout_engine import audience_service, pages
+from shoppers.events import Event
+from shoppers.models import EventRow
 from slots.postfilters import CatalogItem
 
 DAYS = 14

@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from catalog.models import CatalogItemRow
 from demo import generator
 from demo.experiments import seed_experiments
 from demo.pages import birthday_layout, curated_picks, home_layout
 from demo.targeting import seed_targeting
 from layout_engine import audience_service, pages
-from layout_engine.models import CatalogItemRow, Page, ShopperInteraction
+from layout_engine.models import Page
+from shoppers.models import ShopperInteraction
 from shoppers.service import rebuild_profiles
 
 MARKETPLACES = ("US", "DE")

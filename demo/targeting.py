@@ -20,7 +20,7 @@ been away for the 90 days `dormant` needs, nor arrived within the 30 days `new` 
 small cohorts (`max(10, n_shoppers // 50)` shoppers each, named by cohort) fill those stages:
 `lapsed-N` visited 100-300 days ago, `newcomer-N` first came within the last three weeks (at
 most one order), `comeback-N` left for months and came back in the last 20 days. Their
-histories are storefront events sent through `experiments.ingest.ingest`, the events API's own
+histories are storefront events sent through `shoppers.ingest.ingest`, the events API's own
 path, so their profiles are folded exactly as live traffic's are. `cohort_events` is pure.
 """
 
@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from demo.pages import birthday_recs_first_layout, curated_picks
-from experiments.ingest import ingest
 from layout_engine import audience_service, campaign_service, pages
+from shoppers.ingest import ingest
 from slots.postfilters import CatalogItem
 
 ACTOR = "demo-seed"
@@ -83,6 +83,7 @@ def seed_targeting(
         report = ingest(session, events[start : start + BATCH], now)
         if report.rejected:
             raise ValueError(f"demo cohort events refused: {report.rejected[:3]}")
+    session.commit()
     for body in AUDIENCES:
         audience_service.create_audience(session, body, ACTOR)
     party = _save_party_birthday_page(session, catalog)

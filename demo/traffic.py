@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from experiments.assignment import ExperimentSpec, assign
-from experiments.events import Event
+from shoppers.events import Event
 
 REPEAT_ORDER_RATE = 0.1
 MAX_QUANTITY = 25

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from experiments import stats, verdict
-from experiments.models import EventRow, Exposure
+from experiments.models import Exposure
 from experiments.sequential import SequentialPlan
 from experiments.service import ExperimentInfo, get_experiment, iso
+from shoppers.models import EventRow
 
 METRICS = (("conversion", stats.conversion), ("aov", stats.average_order_value),
            ("revenue_per_visitor", stats.revenue_per_visitor))  # fmt: skip

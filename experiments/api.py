@@ -11,11 +11,11 @@ from core.db import utcnow
 from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
 from experiments import analysis, planner, service
-from experiments.events import MAX_BATCH
-from experiments.ingest import ingest
 from layout_engine import pages
 from layout_engine.api import bp
 from layout_engine.service import shopper_key
+from shoppers.events import MAX_BATCH
+from shoppers.ingest import ingest
 
 
 def _actor() -> str:
@@ -103,7 +103,9 @@ def post_events() -> Any:
     if len(events) > MAX_BATCH:
         raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
                          [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
-    report = ingest(db_session(), events, utcnow())
+    session = db_session()
+    report = ingest(session, events, utcnow())
+    session.commit()
     for user_id in report.buyers:  # what they just bought must not be recommended to them again
         services().cache.delete(shopper_key(user_id))
     return jsonify(report.as_dict()), 200

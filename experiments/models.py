@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
@@ -59,29 +59,3 @@ class Exposure(Base):
     user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     variant: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class EventRow(Base):
-    """A storefront event; `event_id` makes re-sent events harmless."""
-
-    __tablename__ = "events"
-    # Results read each exposed user's orders: a partial covering index holds only orders (a few
-    # percent of events), so the per-user probe never touches page views or the table itself.
-    __table_args__ = (
-        Index("ix_events_user_occurred", "user_id", "occurred_at"),
-        Index("ix_events_orders", "user_id", "occurred_at", "order_id", "revenue",
-              postgresql_where=text("type = 'order'"), sqlite_where=text("type = 'order'")),
-    )  # fmt: skip
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(100), unique=True)
-    type: Mapped[str] = mapped_column(String(20))
-    user_id: Mapped[str] = mapped_column(String(100))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    page: Mapped[str | None] = mapped_column(String(100))
-    slot_id: Mapped[str | None] = mapped_column(String(100))
-    item_id: Mapped[str | None] = mapped_column(String(100))
-    order_id: Mapped[str | None] = mapped_column(String(100))
-    revenue: Mapped[float | None] = mapped_column(Float)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

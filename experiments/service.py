@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from experiments.definition import VariantInfo
 from experiments.models import Experiment, ExperimentVariant, Exposure
 from layout_engine import audience_service, pages
 from layout_engine.models import LayoutVersion, Page
+from shoppers import service as shopper_service
 
 # Changing these while an experiment runs moves shoppers between variants and spoils the
 # comparison; it is refused unless the caller asks for a re-randomization (a new phase).
@@ -307,3 +308,23 @@ def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[Expe
                  variant=variant_key, version=variant.layout_version)  # fmt: skip
     published = pages.publish(session, page, variant.layout_version, page.etag, actor)
     return get_experiment(session, key), published
+
+
+def erase_shopper_exposures(session: Session, user_id: str) -> int:
+    """The erasure hook (`shoppers.service.on_erase`): a shopper's exposures go with their other data."""
+    deleted = session.execute(delete(Exposure).where(Exposure.user_id == user_id))
+    return int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def audience_usage(session: Session, audience_key: str) -> list[str]:
+    """The usage hook (`layout_engine.audience_service.on_usage`): experiments targeting the audience."""
+    return [
+        f"experiment {k}" for k in session.scalars(select(Experiment.key).where(Experiment.audience == audience_key))
+    ]
+
+
+def register_hooks() -> None:
+    """Experiments own exposures and their own audience column: tell the packages that need to
+    know (erasure, 'which audiences are in use') without them importing experiments."""
+    shopper_service.on_erase("exposures", erase_shopper_exposures)
+    audience_service.on_usage("experiments", audience_usage)

@@ -181,10 +181,19 @@ def update_audience(
     return get_audience(session, key)
 
 
-def audience_uses(session: Session, key: str) -> list[str]:
-    """Where an audience is used: campaigns, experiments and published layouts' slots."""
-    from experiments.models import Experiment  # experiments sit beside us; only their audience column is read
+UsageHook = Callable[[Session, str], list[str]]
+_USAGE_HOOKS: dict[str, UsageHook] = {}
 
+
+def on_usage(owner: str, hook: UsageHook) -> None:
+    """Let a package that targets audiences (experiments) say where one is used, so deleting an
+    audience in use is refused without this package importing it; re-registering replaces."""
+    _USAGE_HOOKS[owner] = hook
+
+
+def audience_uses(session: Session, key: str) -> list[str]:
+    """Where an audience is used: campaigns, published layouts' slots, and what registered hooks
+    report (experiments)."""
     uses = [f"campaign {k}" for k in session.scalars(select(CampaignRow.key).where(CampaignRow.audience == key))]
     for campaign_key, effects in session.execute(select(CampaignRow.key, CampaignRow.effects)):
         for effect in effects or []:
@@ -192,7 +201,8 @@ def audience_uses(session: Session, key: str) -> list[str]:
             rules = slot.get("visibility") or {}
             if effect.get("kind") == "insert" and key in (rules.get("audience"), rules.get("hide_from_audience")):
                 uses.append(f"campaign {campaign_key} slot {slot.get('id')}")
-    uses += [f"experiment {k}" for k in session.scalars(select(Experiment.key).where(Experiment.audience == key))]
+    for _owner, hook in sorted(_USAGE_HOOKS.items()):
+        uses += hook(session, key)
     published = session.execute(
         select(Page.slug, Page.marketplace, LayoutVersion.document).join(
             LayoutVersion, LayoutVersion.id == Page.published_version_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
@@ -51,33 +51,6 @@ class LayoutVersion(Base):
 @event.listens_for(LayoutVersion, "before_update")
 def _refuse_version_update(_mapper: object, _connection: object, target: LayoutVersion) -> None:
     raise ValueError(f"layout version {target.number} is immutable; save a new version instead")
-
-
-class CatalogItemRow(Base):
-    __tablename__ = "catalog_items"
-
-    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    brand: Mapped[str] = mapped_column(String(100))
-    category: Mapped[str] = mapped_column(String(50))
-    occasions: Mapped[list[str]] = mapped_column(JSON)
-    price: Mapped[float] = mapped_column(Float)
-    currency: Mapped[str] = mapped_column(String(3))
-    image_url: Mapped[str] = mapped_column(String(500))
-
-
-class ShopperInteraction(Base):
-    """A shopper's view or purchase; the resolver reads purchases to exclude them."""
-
-    __tablename__ = "shopper_interactions"
-    __table_args__ = (Index("ix_shopper_interactions_user_event", "user_id", "event"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(100))
-    item_id: Mapped[str] = mapped_column(String(64))
-    event: Mapped[str] = mapped_column(String(20))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    order_id: Mapped[str] = mapped_column(String(64), default="")
 
 
 class AudienceRow(Base):

@@ -22,11 +22,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from catalog.models import CatalogItemRow
 from core import audit
 from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.gates import check_gates
-from layout_engine.models import CatalogItemRow, LayoutVersion, Page
+from layout_engine.models import LayoutVersion, Page
 from layout_engine.validation import validate_layout
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")

@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from catalog.store import load_catalog
 from core.cache import Cache
 from core.db import Database, utcnow
 from core.errors import NotFound
 from layout_engine import audience_service, campaign_service
 from layout_engine.audiences import Rule, ShopperContext, is_member
 from layout_engine.campaign_rules import Campaign, apply_effects, select_live
-from layout_engine.catalog import load_catalog
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.resolve import SlotPlan, finish_page, is_shown, plan_page, slot_payload
 from layout_engine.validation import validate_layout

@@ -6,6 +6,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
+import catalog.models  # noqa: F401
 import core.audit  # noqa: F401
 import core.auth  # noqa: F401 - registers the tables on Base.metadata
 import core.users  # noqa: F401

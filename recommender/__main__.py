@@ -1,7 +1,6 @@
-"""Command line: `python -m recommender train | evaluate | generate-demo | serve`.
+"""Command line: `python -m recommender train | evaluate | serve`.
 
-`generate-demo` imports the `demo` package lazily, for convenience; the model,
-engine and service never import it.
+Demo data to train on comes from `python -m demo generate`: the recommender never imports the demo.
 """
 
 from __future__ import annotations
@@ -64,24 +63,6 @@ def evaluate_command(data_dir: Path, holdout_days: float, k: int) -> None:
     for metric in METRICS:
         ours, base = getattr(report.personalized, metric), getattr(report.popular, metric)
         click.echo(f"{f'{metric}@{k}':<14}{ours:>14.4f}{base:>10.4f}{report.lift(metric):>+9.0%}")
-
-
-@cli.command("generate-demo")
-@_data_option
-@click.option("--shoppers", type=click.IntRange(1), default=5000, show_default=True)
-@click.option("--items", "n_items", type=click.IntRange(1), default=320, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-def generate_demo_command(data_dir: Path, shoppers: int, n_items: int, seed: int) -> None:
-    """Write deterministic demo data (catalog and interactions) to DATA."""
-    from demo.generator import generate, write_files  # the CLI only; the service never imports demo
-
-    started = time.perf_counter()
-    data = generate(seed=seed, n_items=n_items, n_shoppers=shoppers)
-    write_files(data, data_dir)
-    click.echo(
-        f"Wrote {len(data.catalog)} items and {len(data.interactions)} interactions to {data_dir} "
-        f"in {time.perf_counter() - started:.2f} s."
-    )
 
 
 @cli.command("serve")

@@ -15,20 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from catalog.values import CatalogItem
 from personalization_client.values import Candidate, Fetch
 from slots.recommendations import Filters, RecommendationSpec
-
-
-@dataclass(frozen=True)
-class CatalogItem:
-    item_id: str
-    title: str
-    brand: str
-    category: str
-    occasions: tuple[str, ...]
-    price: float
-    currency: str
-    image_url: str
 
 
 @dataclass(frozen=True)

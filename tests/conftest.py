@@ -20,22 +20,16 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from catalog.models import CatalogItemRow  # noqa: E402
 from core.audit import AuditEvent  # noqa: E402
 from core.auth import ApiToken, create_token  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.users import User  # noqa: E402
-from experiments.models import EventRow, Experiment, ExperimentVariant, Exposure  # noqa: E402
+from experiments.models import Experiment, ExperimentVariant, Exposure  # noqa: E402
 from layout_engine.audience_service import forget_sample  # noqa: E402
 from layout_engine.drafts import Draft  # noqa: E402
-from layout_engine.models import (  # noqa: E402
-    AudienceRow,
-    CampaignRow,
-    CatalogItemRow,
-    LayoutVersion,
-    Page,
-    ShopperInteraction,
-)
-from shoppers.models import ErasedShopper, ShopperOptOut, ShopperProfileRow  # noqa: E402
+from layout_engine.models import AudienceRow, CampaignRow, LayoutVersion, Page  # noqa: E402
+from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, ShopperOptOut, ShopperProfileRow  # noqa: E402
 from tests.support import builders, databases  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, insert, update
 
-from experiments.models import EventRow, Experiment, Exposure
+from experiments.models import Experiment, Exposure
+from shoppers.models import EventRow
 from tests.support.browser import signed_in_tab
 from tests.support.builders import make_layout
 

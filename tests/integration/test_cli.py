@@ -55,8 +55,8 @@ def test_retraining_leaves_out_erased_and_opted_out_shoppers(
 ) -> None:
     """The way an erasure reaches the model: the next export and training never see the shopper."""
     from core.db import utcnow
-    from layout_engine.models import ShopperInteraction
     from shoppers import service
+    from shoppers.models import ShopperInteraction
 
     erased, opted_out = db_session.scalars(select(ShopperInteraction.user_id).distinct().limit(2)).all()
     service.erase(db_session, erased, utcnow())

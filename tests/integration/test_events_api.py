@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.auth import create_token
-from experiments.models import EventRow
+from shoppers.models import EventRow
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_batch_and_body_limits_are_clear_errors(client: Any, events_headers: dic
 def test_an_order_makes_the_item_a_purchase_the_resolver_excludes(
     client: Any, events_headers: dict[str, str], db_session: Any, catalog: list[str]
 ) -> None:
-    from layout_engine.catalog import load_purchases
+    from shoppers.service import load_purchases
 
     order = event(9, "order", user_id="new-shopper", order_id="o-9", revenue=50, currency="EUR", item_id=catalog[0])
     client.post("/api/v1/events", json={"events": [order]}, headers=events_headers)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from experiments.models import EventRow, Experiment, Exposure
+from experiments.models import Experiment, Exposure
+from shoppers.models import EventRow
 from tests.integration.test_experiments_api import create, page  # noqa: F401 - fixture
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -14,9 +14,10 @@ from sqlalchemy import insert, update
 
 from core.db import utcnow
 from experiments import service, stats
-from experiments.models import EventRow, Experiment, Exposure
+from experiments.models import Experiment, Exposure
 from layout_engine import pages
 from layout_engine.audiences import known_audiences
+from shoppers.models import EventRow
 
 FORM = {"page": "US/birthday", "key": "bday-trending", "hypothesis": "Trending cards sell more",
         "variant_key": ["control", "trending", ""], "variant_weight": ["0.5", "0.5", ""],

@@ -45,7 +45,7 @@ def resolve(client: Any, user: str | None = "shopper-1", **params: str) -> dict[
 
 
 def purchases(db_session: Any, user: str) -> set[str]:
-    from layout_engine.catalog import load_purchases
+    from shoppers.service import load_purchases
 
     return set(load_purchases(db_session, user)[0])
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
+from catalog.models import CatalogItemRow
 from core.audit import AuditEvent
 from core.auth import create_token
-from experiments.models import EventRow, Exposure
-from layout_engine.models import CatalogItemRow, ShopperInteraction
+from experiments.models import Exposure
 from layout_engine.resolve import OPTED_OUT
 from layout_engine.service import shopper_key
-from shoppers.models import ErasedShopper, ShopperOptOut, ShopperProfileRow
+from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, ShopperOptOut, ShopperProfileRow
 from shoppers.service import digest, export_training_data
 from tests.integration.test_campaigns_api import (
     HOLIDAY_HOME,

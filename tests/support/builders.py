@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from layout_engine.models import CatalogItemRow, ShopperInteraction
+from catalog.models import CatalogItemRow
+from shoppers.models import ShopperInteraction
 
 
 def insert_store(session: Session, data_dir: Path) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from experiments.events import parse_event
+from shoppers.events import parse_event
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

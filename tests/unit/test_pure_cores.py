@@ -24,7 +24,7 @@ PURE = [
     "experiments.sequential",
     "experiments.definition",
     "experiments.verdict",
-    "experiments.events",
+    "shoppers.events",
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",

@@ -1,4 +1,4 @@
-"""Storing a batch of events: valid ones in one transaction, re-sent ones ignored.
+"""Storing a batch of events in the caller's transaction: valid ones stored, re-sent ones ignored.
 
 Orders with an item also become purchases in the shopper's history, and every
 new event is folded into its shopper's profile in the same transaction, so the
@@ -18,10 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from experiments.events import Event, parse_event
-from experiments.models import EventRow
-from layout_engine.models import ShopperInteraction
 from shoppers import service as shopper_service
+from shoppers.events import Event, parse_event
+from shoppers.models import EventRow, ShopperInteraction
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,6 @@ def ingest(session: Session, raw_events: Sequence[Any], now: datetime, update_pr
     if update_profiles:
         grouped = shopper_service.profile_events(new, shopper_service.TASTES.get(session))
         shopper_service.update_profiles(session, grouped, now)
-    session.commit()
     buyers = frozenset(e.user_id for e in new if e.type == "order")
     return IngestReport(len(new), len(parsed) - len(new), rejected, buyers)
 

@@ -1,0 +1,1 @@
+"""The catalog: item values (pure), the table, and reads; every package that shows or filters items imports it."""
