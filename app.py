@@ -15,14 +15,15 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import csrf, web
+from core import changes, csrf, web
 from core.cache import Cache, make_cache
 from core.db import Database
+from core.dispatch import Dispatcher, Handler
 from core.errors import register_error_handlers
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
-from layout_engine.service import PageResolver
+from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
 from personalization_client.transports import HttpTransport, InProcessTransport, LazyEngine, Transport
@@ -40,6 +41,7 @@ class Services:
     executor: ThreadPoolExecutor
     exposures: ExposureRecorder
     experiments: ExperimentChooser
+    dispatcher: Dispatcher
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -87,7 +89,19 @@ def build_services(settings: Settings) -> Services:
         variants=chooser,
     )
     _warm_up(client.transport, resolver)
-    return Services(settings, db, cache, client, resolver, executor, recorder, chooser)
+    dispatcher = Dispatcher(_effects(resolver, chooser, cache))
+    return Services(settings, db, cache, client, resolver, executor, recorder, chooser, dispatcher)
+
+
+def _effects(resolver: PageResolver, chooser: ExperimentChooser, cache: Cache) -> dict[type, list[Handler]]:
+    """What each committed change does to caches: the one place post-commit effects live."""
+    return {
+        changes.PagePublished: [lambda e: resolver.publish_pointer(e.slug, e.marketplace)],
+        changes.RulesChanged: [lambda _e: resolver.forget_rules()],
+        changes.ExperimentChanged: [lambda e: chooser.forget(e.page_id)],
+        changes.ShopperForgotten: [lambda e: resolver.mark_shopper(e.user_id, opted_out=e.opted_out)],
+        changes.ShopperHistoryChanged: [lambda e: cache.delete(shopper_key(e.user_id))],
+    }
 
 
 def _warm_up(transport: Transport, resolver: PageResolver) -> None:

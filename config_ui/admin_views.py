@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy.exc import IntegrityError
 
 from config_ui.access import require_role
-from config_ui.views import bp
-from core import audit
+from config_ui.views import bp, commit_change
 from core.auth import SCOPES, create_token, list_tokens, revoke_token
-from core.errors import ApiError
+from core.errors import ApiError, Conflict
 from core.users import ROLES, create_user, list_users, set_role
 from core.web import current_user, db_session
 
@@ -34,12 +32,12 @@ def admin_home() -> Any:
 def admin_create_user() -> Any:
     form = request.form
     try:
-        user = create_user(db_session(), form.get("email", ""), form.get("password", ""), form.get("role", ""))
+        user = create_user(db_session(), form.get("email", ""), form.get("password", ""), form.get("role", ""),
+                           current_user().email)  # fmt: skip
     except ApiError as exc:
         errors = {e["path"]: e["message"] for e in exc.errors or []}
         return _admin_page(exc.status, user_errors=errors, user_form=form, message=exc.message)
-    audit.record(db_session(), current_user().email, "user_created", user.email, role=user.role)
-    db_session().commit()
+    commit_change()
     flash(f"{user.email} can now sign in as {user.role}.", "success")
     return redirect(url_for("ui.admin_home"), code=303)
 
@@ -47,9 +45,8 @@ def admin_create_user() -> Any:
 @bp.post("/admin/users/<int:user_id>/role")
 @require_role("admin")
 def admin_set_role(user_id: int) -> Any:
-    user = set_role(db_session(), user_id, request.form.get("role", ""))
-    audit.record(db_session(), current_user().email, "role_changed", user.email, role=user.role)
-    db_session().commit()
+    user = set_role(db_session(), user_id, request.form.get("role", ""), current_user().email)
+    commit_change()
     flash(f"{user.email} is now {user.role}.", "success")
     return redirect(url_for("ui.admin_home"), code=303)
 
@@ -62,20 +59,17 @@ def admin_create_token() -> Any:
     if not name or not scopes:
         return _admin_page(422, message="A token needs a name and at least one scope.")
     try:
-        token = create_token(db_session(), name, scopes)
-    except IntegrityError:  # the name is taken
-        db_session().rollback()
+        token = create_token(db_session(), name, scopes, current_user().email)
+    except Conflict:  # the name is taken
         return _admin_page(409, message=f"A token named {name} exists already.")
-    audit.record(db_session(), current_user().email, "token_created", name, scopes=",".join(sorted(scopes)))
-    db_session().commit()
+    commit_change()
     return _admin_page(201, new_token=token, new_token_name=name)
 
 
 @bp.post("/admin/tokens/<int:token_id>/revoke")
 @require_role("admin")
 def admin_revoke_token(token_id: int) -> Any:
-    name = revoke_token(db_session(), token_id)
-    audit.record(db_session(), current_user().email, "token_revoked", name)
-    db_session().commit()
+    name = revoke_token(db_session(), token_id, current_user().email)
+    commit_change()
     flash(f"Token {name} no longer works.", "success")
     return redirect(url_for("ui.admin_home"), code=303)

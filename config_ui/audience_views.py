@@ -18,10 +18,10 @@ from werkzeug.datastructures import MultiDict
 
 from config_ui import audience_forms as forms
 from config_ui.access import require_role
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError, Conflict, PreconditionFailed
-from core.web import current_user, db_session, services
+from core.web import current_user, db_session
 from layout_engine import audience_service
 from layout_engine.audience_rules import ATTRIBUTES
 from layout_engine.audience_service import AudienceInfo
@@ -65,7 +65,7 @@ def create_audience() -> Any:
         created = audience_service.create_audience(db_session(), _body(builder, creating=True), current_user().email)
     except ApiError as exc:
         return _screen(None, request.form, builder, message=exc.message, errors=exc.errors, status=exc.status)
-    services().resolver.forget_rules()
+    commit_change()
     flash(f"Audience {created.key} is saved: pages, campaigns and experiments can aim at it now.", "success")
     return redirect(url_for("ui.edit_audience", key=created.key), code=303)
 
@@ -93,7 +93,7 @@ def update_audience(key: str) -> Any:
         return _conflict(key, builder)
     except ApiError as exc:
         return _screen(audience, request.form, builder, message=exc.message, errors=exc.errors, status=exc.status)
-    services().resolver.forget_rules()
+    commit_change()
     flash(f"Audience {key} is saved.", "success")
     return redirect(url_for("ui.edit_audience", key=key), code=303)
 
@@ -115,7 +115,7 @@ def delete_audience(key: str) -> Any:
         audience = audience_service.get_audience(db_session(), key)
         form = MultiDict({"name": audience.name, "description": audience.description, "etag": audience.etag})
         return _screen(audience, form, forms.from_rule(audience.rule), message=exc.message, status=409)
-    services().resolver.forget_rules()
+    commit_change()
     flash(f"Audience {key} is deleted.", "success")
     return redirect(url_for("ui.list_audiences"), code=303)
 

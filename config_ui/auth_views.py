@@ -9,7 +9,7 @@ from config_ui.views import bp
 from core import audit
 from core.throttle import LoginThrottle
 from core.users import check_credentials
-from core.web import db_session, services
+from core.web import commit, db_session, services
 
 
 def _throttle() -> LoginThrottle:
@@ -41,7 +41,7 @@ def sign_in_submit() -> Response | tuple[str, int]:
     user = check_credentials(db_session(), email, password)
     audit.record(db_session(), email.strip().lower()[:254], "sign_in" if user else "sign_in_failed", "",
                  address=address)  # fmt: skip
-    db_session().commit()
+    commit()
     if user is None:
         throttle.record_failure(email, address)
         error = "That email and password do not match."

@@ -19,10 +19,10 @@ import slots
 from config_ui import campaign_forms, forms
 from config_ui.access import require_role
 from config_ui.campaign_forms import EffectRow, PageFacts, PlacedErrors
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError, BadRequest, PreconditionFailed
-from core.web import current_user, db_session, services
+from core.web import current_user, db_session
 from layout_engine import audience_service, campaign_service, pages
 from layout_engine.campaign_rules import STATUSES, month_calendar, parse_campaign
 
@@ -179,7 +179,7 @@ def delete_campaign(key: str) -> Any:
 
 
 def _saved(key: str, done: str, warnings: list[dict[str, Any]]) -> Any:
-    services().resolver.forget_rules()  # this process serves the change at once; others within seconds
+    commit_change()
     count = len(warnings)
     overlaps = f" It overlaps {count} other campaign{'s' * (count != 1)}: see below." if count else ""
     flash(f"Campaign {key} {done}.{overlaps}", "success")
@@ -193,7 +193,7 @@ def _act(key: str, action: Callable[[str, str], Any], done: str, then: str | Non
     except ApiError as exc:
         flash(STALE_ACTION if isinstance(exc, PreconditionFailed) else exc.message, "error")
         return redirect(url_for("ui.campaign_detail", key=key), code=303)
-    services().resolver.forget_rules()
+    commit_change()
     flash(f"Campaign {key} {done}", "success")
     return redirect(then or url_for("ui.campaign_detail", key=key), code=303)
 

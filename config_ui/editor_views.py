@@ -21,7 +21,7 @@ from config_ui import forms
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
 from config_ui.page_views import ShopperPick, explain_preview, known_shoppers, read_pick
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError
 from core.web import current_user, db_session, services
@@ -42,7 +42,9 @@ def editor_key() -> str:
 
 def _open(marketplace: str, slug: str) -> tuple[pages.PageInfo, drafts.DraftInfo]:
     page = pages.get_page(db_session(), slug, marketplace)
-    return page, drafts.open_draft(db_session(), page, editor_key(), current_user().email)
+    draft = drafts.open_draft(db_session(), page, editor_key(), current_user().email)
+    commit_change()  # a new draft is kept even if the edit that follows fails
+    return page, draft
 
 
 @bp.get("/pages/<marketplace>/<slug>/edit")
@@ -59,6 +61,7 @@ def edit_action(marketplace: str, slug: str, action: str) -> Any:
     selected = _selected()
     document, selected = _apply(action, draft.document, selected)
     draft = drafts.update_draft(db_session(), draft.id, document)
+    commit_change()
     return _respond(page, draft, selected)
 
 
@@ -76,6 +79,7 @@ def save_draft(marketplace: str, slug: str) -> Any:
     except ApiError as exc:
         context = _editor_context(page, draft, _selected(), message=exc.message)
         return _render_editor(context, exc.status)
+    commit_change()
     merged = f", merged with version {outcome.merged_with} saved meanwhile" if outcome.merged_with else ""
     flash(f"Saved version {outcome.number}{merged}.", "success")
     target = url_for("ui.page_detail", marketplace=marketplace, slug=slug)
@@ -89,6 +93,7 @@ def save_draft(marketplace: str, slug: str) -> Any:
 def keep_mine(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     draft = drafts.rebase_keeping_mine(db_session(), page, editor_key())
+    commit_change()
     return _respond(page, draft, _selected())
 
 
@@ -97,6 +102,7 @@ def keep_mine(marketplace: str, slug: str) -> Any:
 def discard(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     drafts.discard_draft(db_session(), page, editor_key())
+    commit_change()
     return redirect(url_for("ui.page_detail", marketplace=marketplace, slug=slug), code=303)
 
 

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from core.web import current_user, db_session, services
 from experiments import analysis, definition, planner, service
@@ -70,6 +70,7 @@ def create_experiment() -> Any:
         return _experiment_form(form.get("page", ""), form, {"key": exc.message}, exc.message, exc.status)
     except ApiError as exc:
         return _experiment_form(form.get("page", ""), form, _field_errors(exc), exc.message, exc.status)
+    commit_change()
     flash(f"Experiment {experiment.key} is saved as a draft. A publisher starts it when you are ready.", "success")
     return redirect(url_for("ui.experiment_detail", key=experiment.key), code=303)
 
@@ -105,8 +106,7 @@ def ship_experiment(key: str) -> Any:
     variant = request.form.get("variant", "")
 
     def ship() -> None:
-        _, page = service.ship(db_session(), key, variant, current_user().email)
-        services().resolver.publish_pointer(page.slug, page.marketplace)
+        service.ship(db_session(), key, variant, current_user().email)
 
     return _change(key, ship, f"is shipped: variant {variant} is now the published page for everyone.")
 
@@ -120,17 +120,16 @@ def plan_power() -> Any:
 
 
 def _change(key: str, action: Callable[[], Any], done: str) -> Any:
-    """Run start / stop / ship, say what happened, and drop this process's cached lookup of the
-    page's running experiment either way."""
-    experiment = service.get_experiment(db_session(), key)  # an unknown key is the readable 404 page
+    """Run start / stop / ship as one unit of work and say what happened; the dispatcher drops the
+    cached lookups of the page's running experiment (and moves the pointer on a ship)."""
+    service.get_experiment(db_session(), key)  # an unknown key is the readable 404 page
     try:
         action()
+        commit_change()
         flash(f"Experiment {key} {done}", "success")
     except ApiError as exc:
         details = "; ".join(e.get("message", "") for e in exc.errors or [])
         flash(f"{exc.message}{': ' + details if details else ''}", "error")
-    finally:
-        services().experiments.forget(experiment.page_id)
     return redirect(url_for("ui.experiment_detail", key=key), code=303)
 
 

@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from config_ui.access import require_role
 from config_ui.page_views import explain_preview, read_pick, render_preview
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError, BadRequest
 from core.web import current_user, db_session, services
@@ -51,7 +51,7 @@ def publish_version(marketplace: str, slug: str) -> Any:
     except ApiError as exc:
         flash(_explain(exc), "error")
         return _back(page)
-    services().resolver.publish_pointer(slug, marketplace)
+    commit_change()
     flash(f"Version {number} is live.", "success")
     return _back(published)
 
@@ -73,6 +73,7 @@ def revert_one_slot(marketplace: str, slug: str) -> Any:
     except ApiError as exc:
         flash(_explain(exc), "error")
         return _back(page)
+    commit_change()
     flash(f"Saved version {saved.number}: {comment}.", "success")
     return _back(saved.page)
 

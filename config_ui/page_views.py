@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 import slots
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
-from config_ui.views import bp
+from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError, NotFound
 from core.web import current_user, db_session, services
@@ -64,6 +64,7 @@ def create_page() -> Any:
                                  _comment(form))  # fmt: skip
     except ApiError as exc:
         return _new_page_form(form, _field_errors(exc), exc.message, exc.status)
+    commit_change()
     return redirect(url_for("ui.edit_page", marketplace=page.marketplace, slug=page.slug), code=303)
 
 

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, render_template, request
 
 from config_ui.access import require_role
+from core import web
+from core.dispatch import Invalidation
 from core.errors import ApiError
 from core.web import services
 from layout_engine import pages
 from layout_engine.service import ResolveQuery
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
+
+
+INVALIDATION_PENDING = (
+    "Saved, but the shared cache could not be updated yet: some shoppers may see the previous state "
+    "for a few seconds while Tessera retries."
+)
+
+
+def commit_change() -> Invalidation:
+    """The screens' edge of a unit of work: commit once; if a cache could not be told, the change
+    still stands and the person is told it is on its way rather than shown an error."""
+    outcome = web.commit()
+    if outcome is Invalidation.PENDING:
+        flash(INVALIDATION_PENDING, "warning")
+    return outcome
 
 
 @bp.errorhandler(ApiError)

@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from sqlalchemy import String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import audit
 from core.db import Base, UtcDateTime, utcnow
-from core.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 
 SCOPES = frozenset({"admin", "events", "preview"})
 TOKEN_PREFIX = "tsr_"
@@ -59,11 +61,17 @@ def parse_scopes(text: str) -> frozenset[str]:
     return scopes
 
 
-def create_token(session: Session, name: str, scopes: frozenset[str]) -> str:
-    """Store a new token's digest and return the plain token (the only time it exists)."""
+def create_token(session: Session, name: str, scopes: frozenset[str], actor: str = "system") -> str:
+    """Store a new token's digest and return the plain token (the only time it exists); the row
+    and its audit entry are one unit of work. A taken name is a Conflict."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_hash=hash_token(token), scopes=",".join(sorted(scopes))))
-    session.commit()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()  # the unit of work cannot go on after a failed flush
+        raise Conflict(f"a token named '{name}' exists already") from exc
+    audit.record(session, actor, "token_created", name, scopes=",".join(sorted(scopes)))
     return token
 
 
@@ -135,11 +143,12 @@ def list_tokens(session: Session) -> list[TokenRow]:
     return [TokenRow(t.id, t.name, t.scopes, t.created_at, t.revoked_at) for t in rows]
 
 
-def revoke_token(session: Session, token_id: int) -> str:
+def revoke_token(session: Session, token_id: int, actor: str) -> str:
     """Revoke a token at once (the row stays, for the audit trail); returns its name."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound("no such token")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+    audit.record(session, actor, "token_revoked", row.name)
     return row.name

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy.exc import IntegrityError
 
 from core.auth import create_token, parse_scopes
-from core.errors import ApiError
+from core.errors import ApiError, Conflict
 from core.users import ROLES, create_user
-from core.web import services
+from core.web import unit_of_work
 
 
 @click.group("tokens")
@@ -27,11 +26,11 @@ def create(name: str, scopes: str) -> None:
         parsed = parse_scopes(scopes)
     except ApiError as exc:
         raise click.BadParameter(exc.message, param_hint="--scopes") from exc
-    with services().db.session() as session:
-        try:
-            token = create_token(session, name, parsed)
-        except IntegrityError as exc:
-            raise click.ClickException(f"a token named '{name}' already exists") from exc
+    try:
+        with unit_of_work() as session:
+            token = create_token(session, name, parsed, actor="cli")
+    except Conflict as exc:
+        raise click.ClickException(f"a token named '{name}' already exists") from exc
     click.echo(token)
     click.echo(f"Token '{name}' with scopes {','.join(sorted(parsed))}. Store it now: it is not shown again.", err=True)
 
@@ -48,10 +47,10 @@ def users_cli() -> None:
 @with_appcontext
 def create_user_command(email: str, role: str, password: str) -> None:
     """Create a user who can sign in with EMAIL and the password."""
-    with services().db.session() as session:
-        try:
-            user = create_user(session, email, password, role)
-        except ApiError as exc:
-            details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or [])
-            raise click.ClickException(f"{exc.message}{': ' + details if details else ''}") from exc
+    try:
+        with unit_of_work() as session:
+            user = create_user(session, email, password, role, actor="cli")
+    except ApiError as exc:
+        details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or [])
+        raise click.ClickException(f"{exc.message}{': ' + details if details else ''}") from exc
     click.echo(f"Created {user.email} with role {user.role}.")

@@ -1,8 +1,9 @@
 """Database engine, sessions and the declarative base.
 
 Nothing connects at import time: `Database` is built by `create_app` (or a CLI
-or test) from a URL. One request gets one session; services commit once per
-operation, so an error leaves nothing half-written.
+or test) from a URL. One request gets one session and one unit of work: services
+write and record what changed, the edge (`core.web.commit`) commits once, so an
+error leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from core import changes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -78,6 +81,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _drop_changes(session: Session, previous_transaction: object) -> None:
+    """A rolled-back unit of work changed nothing: its recorded domain events must never be dispatched."""
+    if not getattr(previous_transaction, "nested", False):
+        changes.take(session)
+
+
 class Database:
     """An engine and its session factory, owned by one app."""
 
@@ -85,6 +94,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_soft_rollback", _drop_changes)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

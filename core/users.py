@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core import audit
 from core.db import Base, UtcDateTime, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 
@@ -51,7 +52,8 @@ def may(held: str, needed: str) -> bool:
     return held in ROLES and ROLES.index(held) >= ROLES.index(needed)
 
 
-def create_user(session: Session, email: str, password: str, role: str) -> UserInfo:
+def create_user(session: Session, email: str, password: str, role: str, actor: str = "system") -> UserInfo:
+    """A new user, audited in the same unit of work: the row and its audit entry commit together or not at all."""
     email = email.strip().lower()
     problems = []
     if not EMAIL.match(email):
@@ -65,10 +67,11 @@ def create_user(session: Session, email: str, password: str, role: str) -> UserI
     user = User(email=email, password_hash=generate_password_hash(password), role=role)
     session.add(user)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError as exc:
-        session.rollback()
+        session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict(f"a user with the email {email} exists already") from exc
+    audit.record(session, actor, "user_created", user.email, role=user.role)
     return UserInfo(user.id, user.email, user.role)
 
 
@@ -81,7 +84,6 @@ def check_credentials(session: Session, email: str, password: str) -> UserInfo |
     if not check_password_hash(user.password_hash, password):
         return None
     user.last_sign_in_at = utcnow()
-    session.commit()
     return UserInfo(user.id, user.email, user.role)
 
 
@@ -104,12 +106,13 @@ def list_users(session: Session) -> list[UserRow]:
     return [UserRow(u.id, u.email, u.role, u.created_at, u.last_sign_in_at) for u in rows]
 
 
-def set_role(session: Session, user_id: int, role: str) -> UserInfo:
-    """Change a user's role; the caller's transaction is committed (with its audit entry)."""
+def set_role(session: Session, user_id: int, role: str, actor: str) -> UserInfo:
+    """Change a user's role, audited in the same unit of work."""
     if role not in ROLES:
         raise ValidationFailed("unknown role", [{"path": "role", "message": f"one of {', '.join(ROLES)}"}])
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no such user")
     user.role = role
+    audit.record(session, actor, "role_changed", user.email, role=role)
     return UserInfo(user.id, user.email, user.role)

@@ -6,11 +6,15 @@ so the wiring lives in one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
+from core import changes
+from core.dispatch import Invalidation
 from core.errors import BadRequest
 
 
@@ -22,6 +26,26 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = services().db.sessions()
     return g.db_session  # type: ignore[no-any-return]
+
+
+def commit() -> Invalidation:
+    """The edge of a request's unit of work: services wrote and recorded what changed; commit it
+    once, then apply the changes' effects (caches, other workers). An effect that fails does not
+    undo the change: the answer is `pending` and the dispatcher retries it."""
+    session = db_session()
+    session.commit()
+    outcome: Invalidation = services().dispatcher.dispatch(changes.take(session))
+    g.invalidation = outcome
+    return outcome
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The same edge for CLI commands: one session, one commit at the end, then the effects."""
+    with services().db.session() as session:
+        yield session
+        session.commit()
+        services().dispatcher.dispatch(changes.take(session))
 
 
 def close_session(_exc: BaseException | None) -> None:
@@ -42,6 +66,15 @@ def json_body() -> dict[str, Any]:
 
 def install(app: Flask) -> None:
     app.teardown_appcontext(close_session)
+    app.after_request(_tell_invalidation)
+
+
+def _tell_invalidation(response: Response) -> Response:
+    """Every write answers whether caches were told (`done`) or will be on retry (`pending`)."""
+    outcome = g.get("invalidation")
+    if outcome is not None and outcome is not Invalidation.NONE:
+        response.headers["Tessera-Invalidation"] = str(outcome)
+    return response
 
 
 def current_user() -> Any:

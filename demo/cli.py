@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from core.auth import create_token
 from core.users import create_user
-from core.web import services
+from core.web import services, unit_of_work
 from demo.seed import has_catalog, is_seeded, seed
 
 DEMO_ADMIN = "admin@example.com"
@@ -28,7 +28,7 @@ def demo_cli() -> None:
 def seed_command(shoppers: int, if_empty: bool) -> None:
     """Generate the catalog, shoppers and pages, and train the built-in recommender."""
     settings = services().settings
-    with services().db.session() as session:
+    with unit_of_work() as session:
         if is_seeded(session) and if_empty:
             if not settings.resolved_model_path.exists():  # seeded, but training never finished
                 _train(settings.data_path, settings.resolved_model_path)
@@ -40,9 +40,9 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
                 "seed an empty database, e.g. delete instance/tessera.db and run `make run` again"
             )
         report = seed(session, settings.data_path, n_shoppers=shoppers, progress=click.echo)
-        token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}))
+        token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}), actor="demo-seed")
         password = secrets.token_urlsafe(12)
-        admin = create_user(session, DEMO_ADMIN, password, "admin")
+        admin = create_user(session, DEMO_ADMIN, password, "admin", actor="demo-seed")
     click.echo(
         f"Seeded {report.items} items, {report.shoppers} shoppers, {report.interactions} interactions, "
         f"{report.pages} pages, {report.experiments} running experiments ({report.visitors} simulated visitors), "

@@ -84,6 +84,7 @@ def seed(
     targeting = seed_targeting(session, data.catalog, now, n_shoppers=n_shoppers, seed_value=seed_value)
     for warning in targeting.warnings:
         progress(f"  scheduling note: {warning}")
+    session.commit()  # seeding is a batch job, committed in stages: it is its own edge
     shoppers = len({i.user_id for i in data.interactions}) + targeting.shoppers
     return SeedReport(len(data.catalog), shoppers, len(data.interactions), 2 * len(MARKETPLACES),
                       len(experiments.keys), experiments.visitors, len(targeting.audiences),

@@ -9,11 +9,10 @@ from flask import Response, jsonify, request
 from core.auth import current_identity, require_scope
 from core.db import utcnow
 from core.errors import BadRequest, PreconditionRequired
-from core.web import db_session, json_body, services
+from core.web import commit, db_session, json_body, services
 from experiments import analysis, planner, service
 from layout_engine import pages
 from layout_engine.api import bp
-from layout_engine.service import shopper_key
 from shoppers.events import MAX_BATCH
 from shoppers.ingest import ingest
 
@@ -29,6 +28,7 @@ def create_experiment() -> Any:
     body = json_body()
     page = pages.get_page(db_session(), str(body.get("page", "")), pages.validate_marketplace(body.get("marketplace")))
     experiment = service.create_experiment(db_session(), page, body, _actor())
+    commit()
     return jsonify(experiment.as_dict()), 201
 
 
@@ -57,7 +57,7 @@ def update_experiment(key: str) -> Response:
     if not if_match:
         raise PreconditionRequired("send If-Match with the experiment's ETag (from GET /api/v1/experiments/<key>)")
     experiment = service.update_experiment(db_session(), key, json_body(), if_match, _actor())
-    services().experiments.forget(experiment.page_id)
+    commit()
     return _with_etag(experiment)
 
 
@@ -78,7 +78,7 @@ def plan_experiment() -> Any:
 @require_scope("admin")
 def start_experiment(key: str) -> Any:
     experiment = service.start(db_session(), key, _actor())
-    services().experiments.forget(experiment.page_id)
+    commit()
     return jsonify(experiment.as_dict())
 
 
@@ -86,7 +86,7 @@ def start_experiment(key: str) -> Any:
 @require_scope("admin")
 def stop_experiment(key: str) -> Any:
     experiment = service.stop(db_session(), key, _actor())
-    services().experiments.forget(experiment.page_id)
+    commit()
     return jsonify(experiment.as_dict())
 
 
@@ -103,11 +103,8 @@ def post_events() -> Any:
     if len(events) > MAX_BATCH:
         raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
                          [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
-    session = db_session()
-    report = ingest(session, events, utcnow())
-    session.commit()
-    for user_id in report.buyers:  # what they just bought must not be recommended to them again
-        services().cache.delete(shopper_key(user_id))
+    report = ingest(db_session(), events, utcnow())
+    commit()
     return jsonify(report.as_dict()), 200
 
 
@@ -123,6 +120,5 @@ def experiment_results(key: str) -> Any:
 def ship_winner(key: str) -> Any:
     """Stop the experiment and publish the winning variant's version for everyone."""
     experiment, page = service.ship(db_session(), key, str(json_body().get("variant", "")), _actor())
-    services().experiments.forget(experiment.page_id)
-    services().resolver.publish_pointer(page.slug, page.marketplace)
-    return jsonify({"experiment": experiment.as_dict(), "page": page.as_dict()})
+    invalidation = commit()
+    return jsonify({"experiment": experiment.as_dict(), "page": page.as_dict(), "invalidation": str(invalidation)})

@@ -10,7 +10,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, changes
+from core.changes import ExperimentChanged
 from core.db import utcnow
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from experiments import definition
@@ -99,9 +100,9 @@ def create_experiment(session: Session, page: pages.PageInfo, body: dict[str, An
         session.flush()
         _write_variants(session, row.id, values["variants"])
         audit.record(session, actor, "experiment_created", f"{page.marketplace}/{page.slug}", experiment=row.key)
-        session.commit()
+        session.flush()
     except IntegrityError as exc:
-        session.rollback()
+        session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict(f"an experiment '{values['key']}' exists already") from exc
     return get_experiment(session, row.key)
 
@@ -154,7 +155,7 @@ def start(session: Session, key: str, actor: str) -> ExperimentInfo:
     row.status, row.started_at, row.revision = "running", utcnow(), row.revision + 1
     started = _info(session, row)
     audit.record(session, actor, "experiment_started", _target(started), experiment=key)
-    session.commit()
+    changes.record(session, ExperimentChanged(row.page_id))
     return started
 
 
@@ -166,7 +167,7 @@ def stop(session: Session, key: str, actor: str) -> ExperimentInfo:
     row.status, row.ended_at, row.revision = "stopped", utcnow(), row.revision + 1
     stopped = _info(session, row)
     audit.record(session, actor, "experiment_stopped", _target(stopped), experiment=key)
-    session.commit()
+    changes.record(session, ExperimentChanged(row.page_id))
     return stopped
 
 
@@ -176,15 +177,15 @@ def update_experiment(session: Session, key: str, body: dict[str, Any], if_match
     current = get_experiment(session, key)
     if if_match.strip() not in (current.etag, "W/" + current.etag):
         raise PreconditionFailed("the experiment changed since you loaded it; reload and try again")
-    changes = {k: v for k, v in body.items() if k not in ("key", "rerandomize")}
+    edits = {k: v for k, v in body.items() if k not in ("key", "rerandomize")}
     # The edited definition is checked whole, so a change that only breaks together with the
     # unchanged fields (a namespace range, weights against coverage) is refused too.
-    parsed = definition.parse({**current.as_dict(), **changes, "key": key}, audience_service.known_keys(session))
+    parsed = definition.parse({**current.as_dict(), **edits, "key": key}, audience_service.known_keys(session))
     page = pages.get_page(session, current.page, current.marketplace)
     problems = parsed.problems + _missing_versions(session, page, parsed.values.get("variants", []))
     if problems:
         raise ValidationFailed("the experiment is not valid", problems)
-    values = {k: v for k, v in parsed.values.items() if k in changes}
+    values = {k: v for k, v in parsed.values.items() if k in edits}
     is_rerandomized = _check_allowed(current, values, body.get("rerandomize") is True)
     _apply(session, current, values, is_rerandomized)
     details = {"fields": sorted(values)}
@@ -193,7 +194,7 @@ def update_experiment(session: Session, key: str, body: dict[str, Any], if_match
                      phase=current.phase + 1, **details)  # fmt: skip
     else:
         audit.record(session, actor, "experiment_updated", _target(current), experiment=key, **details)
-    session.commit()
+    changes.record(session, ExperimentChanged(current.page_id))
     return get_experiment(session, key)
 
 
@@ -247,7 +248,6 @@ def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is
         .values(revision=current.revision + 1, **columns)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
         raise PreconditionFailed("someone else changed the experiment at the same moment; reload and try again")
     if "variants" in values:
         session.execute(ExperimentVariant.__table__.delete().where(ExperimentVariant.experiment_id == current.id))
@@ -307,6 +307,7 @@ def ship(session: Session, key: str, variant_key: str, actor: str) -> tuple[Expe
     audit.record(session, actor, "experiment_shipped", _target(experiment), experiment=key,
                  variant=variant_key, version=variant.layout_version)  # fmt: skip
     published = pages.publish(session, page, variant.layout_version, page.etag, actor)
+    changes.record(session, ExperimentChanged(experiment.page_id))
     return get_experiment(session, key), published
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from core.auth import current_identity, ensure_scope, require_scope
 from core.errors import BadRequest, PreconditionRequired
-from core.web import db_session, json_body, services
+from core.web import commit, db_session, json_body, services
 from layout_engine import audience_service, pages
 from layout_engine.service import ResolveQuery
 
@@ -55,6 +55,7 @@ def _with_etag(body: dict[str, Any], page: pages.PageInfo, status: int = 200) ->
 def create_page() -> Response:
     body = json_body()
     page = pages.create_page(db_session(), body.get("slug"), body.get("marketplace"), body.get("title"))
+    commit()
     return _with_etag({"page": page.as_dict()}, page, 201)
 
 
@@ -87,6 +88,7 @@ def save_version(slug: str) -> Response:
         audience_service.known_keys(db_session()),
         parent,
     )
+    commit()
     return _with_etag(
         {"version": result.number, "page": result.page.as_dict(), "warnings": result.warnings}, result.page, 201
     )
@@ -126,12 +128,7 @@ def publish(slug: str) -> Response:
         raise PreconditionRequired("send If-Match with the page's ETag (from GET .../versions)")
     number = _int_arg("version", json_body().get("version"))
     published = pages.publish(db_session(), page, number, if_match, _identity_name())
-    body: dict[str, Any] = {"page": published.as_dict(), "invalidation": "done"}
-    try:
-        services().resolver.publish_pointer(slug, page.marketplace)
-    except Exception:  # noqa: BLE001 - the publish is committed; caches expire within the pointer TTL
-        log.exception("could not write the new pointer after publishing %s/%s", page.marketplace, slug)
-        body["invalidation"] = "pending"
+    body: dict[str, Any] = {"page": published.as_dict(), "invalidation": str(commit())}
     return _with_etag(body, published)
 
 

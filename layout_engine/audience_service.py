@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, changes
+from core.changes import RulesChanged
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.audience_rules import Explanation, attributes_used, describe, evaluate, explain, validate_rule
@@ -145,7 +146,7 @@ def create_audience(session: Session, body: Mapping[str, Any], actor: str) -> Au
     session.add(AudienceRow(key=values["key"], name=values["name"], description=values.get("description") or "",
                             rule=values["rule"], revision=1, updated_by=actor, created_at=now, updated_at=now))  # fmt: skip
     audit.record(session, actor, "audience_created", f"audience:{values['key']}", rule=describe(values["rule"]))
-    session.commit()
+    changes.record(session, RulesChanged(f"audience:{values['key']}"))
     return get_audience(session, values["key"])
 
 
@@ -173,11 +174,10 @@ def update_audience(
         .values(**values, revision=current.revision + 1, updated_by=actor, updated_at=utcnow())
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
         raise PreconditionFailed("the audience changed since you loaded it; reload and try again")
     audit.record(session, actor, "audience_updated", f"audience:{key}", fields=sorted(values),
                  rule=describe(values.get("rule", current.rule)))  # fmt: skip
-    session.commit()
+    changes.record(session, RulesChanged(f"audience:{key}"))
     return get_audience(session, key)
 
 
@@ -225,7 +225,7 @@ def delete_audience(session: Session, key: str, actor: str) -> None:
         raise Conflict(f"'{key}' is still used: {', '.join(uses[:5])}", [{"path": "/key", "message": u} for u in uses])
     session.execute(delete(AudienceRow).where(AudienceRow.key == key))
     audit.record(session, actor, "audience_deleted", f"audience:{key}")
-    session.commit()
+    changes.record(session, RulesChanged(f"audience:{key}"))
 
 
 # ----------------------------------------------------------------------------- reading shoppers

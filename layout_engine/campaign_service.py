@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, changes
+from core.changes import RulesChanged
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine import audience_service
@@ -261,7 +262,7 @@ def create_campaign(
                             created_at=now, updated_at=now))  # fmt: skip
     audit.record(session, actor, "campaign_created", f"campaign:{campaign.key}", occasion=campaign.occasion,
                  pages=sorted(campaign.pages()), marketplaces=list(campaign.marketplaces))  # fmt: skip
-    session.commit()
+    changes.record(session, RulesChanged(f"campaign:{campaign.key}"))
     return get_campaign(session, campaign.key), overlap_warnings(session, campaign)
 
 
@@ -277,7 +278,6 @@ def _swap(session: Session, current: CampaignInfo, values: dict[str, Any], actor
         .values(**values, revision=current.revision + 1, updated_by=actor, updated_at=utcnow())
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
         raise PreconditionFailed("the campaign changed since you loaded it; reload and try again")
 
 
@@ -304,7 +304,7 @@ def update_campaign(
     _check_may_go_live(campaign, current, may_go_live)
     _swap(session, current, _row_values(campaign), actor)
     audit.record(session, actor, "campaign_updated", f"campaign:{key}", fields=sorted(set(body) - {"key"}))
-    session.commit()
+    changes.record(session, RulesChanged(f"campaign:{key}"))
     return get_campaign(session, key), overlap_warnings(session, campaign)
 
 
@@ -315,7 +315,7 @@ def set_paused(session: Session, key: str, paused: bool, if_match: str, actor: s
         raise Conflict(f"campaign '{key}' has ended")
     _swap(session, current, {"paused": paused}, actor)
     audit.record(session, actor, "campaign_paused" if paused else "campaign_resumed", f"campaign:{key}")
-    session.commit()
+    changes.record(session, RulesChanged(f"campaign:{key}"))
     return get_campaign(session, key)
 
 
@@ -334,7 +334,7 @@ def end_now(session: Session, key: str, if_match: str, actor: str) -> CampaignIn
     local = ends_at.astimezone(ZoneInfo(current.campaign.time_zone)).replace(tzinfo=None)
     _swap(session, current, {"ends_at": ends_at, "ends_local": local_text(local)}, actor)
     audit.record(session, actor, "campaign_ended", f"campaign:{key}")
-    session.commit()
+    changes.record(session, RulesChanged(f"campaign:{key}"))
     return get_campaign(session, key)
 
 
@@ -346,4 +346,4 @@ def delete_campaign(session: Session, key: str, if_match: str, actor: str) -> No
         raise Conflict(f"campaign '{key}' is live; end it first")
     session.execute(delete(CampaignRow).where(CampaignRow.key == key))
     audit.record(session, actor, "campaign_deleted", f"campaign:{key}")
-    session.commit()
+    changes.record(session, RulesChanged(f"campaign:{key}"))

@@ -71,7 +71,7 @@ def open_draft(session: Session, page: pages.PageInfo, editor_key: str, author: 
         row = Draft(page_id=page.id, editor_key=editor_key, author=author, base_number=page.latest_number,
                     document=document)  # fmt: skip
         session.add(row)
-        session.commit()
+        session.flush()
     return _info(row)
 
 
@@ -81,13 +81,13 @@ def update_draft(session: Session, draft_id: int, document: dict[str, Any]) -> D
         raise Conflict("this draft was saved or discarded in another window; reload the editor")
     row.document = document
     row.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return _info(row)
 
 
 def discard_draft(session: Session, page: pages.PageInfo, editor_key: str) -> None:
     session.execute(delete(Draft).where(Draft.page_id == page.id, Draft.editor_key == editor_key))
-    session.commit()
+    session.flush()
 
 
 def save_draft(
@@ -137,7 +137,7 @@ def rebase_keeping_mine(session: Session, page: pages.PageInfo, editor_key: str)
     row.document = merge_layouts(base, row.document, theirs, prefer_mine=True).document or row.document
     row.base_number = page.latest_number
     row.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return _info(row)
 
 

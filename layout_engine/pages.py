@@ -1,8 +1,8 @@
 """Pages and their versions: create, save, list, diff, publish (the admin service).
 
-Each public function is one operation and one transaction: it commits on
-success, and on any error the caller's session is rolled back with nothing
-written. Optimistic concurrency: a page's `lock_version` is its ETag; publish
+Each public function is one operation in the caller's unit of work: it writes
+and records what changed (`core.changes`), and the edge commits once; on any
+error nothing is committed. Optimistic concurrency: a page's `lock_version` is its ETag; publish
 succeeds only if the ETag the caller saw is still current (a conditional
 UPDATE, atomic on SQLite and PostgreSQL alike).
 """
@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.models import CatalogItemRow
-from core import audit
+from core import audit, changes
+from core.changes import PagePublished
 from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.gates import check_gates
@@ -135,9 +136,9 @@ def create_page(
             session.add(LayoutVersion(page_id=page.id, number=1, parent_number=None, document=document,
                                       author=author, comment=comment, checksum=checksum(document)))  # fmt: skip
             audit.record(session, author, "save", f"{marketplace}/{slug}", version=1, comment=comment)
-        session.commit()
+            session.flush()
     except IntegrityError as exc:
-        session.rollback()
+        session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict(f"page '{slug}' already exists in {marketplace}") from exc
     return get_page(session, slug, marketplace)
 
@@ -209,9 +210,9 @@ def save_version(
         session.add(version)
         _bump_lock(session, page.id)
         audit.record(session, author, "save", _target(page), version=number, comment=comment)
-        session.commit()
+        session.flush()
     except IntegrityError as exc:
-        session.rollback()
+        session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict("another version was saved at the same moment; reload and save again") from exc
     warnings = [v.as_dict() for v in check_gates(document, _known_item_ids(session))]
     return SaveResult(get_page(session, page.slug, page.marketplace), number, warnings)
@@ -273,12 +274,11 @@ def publish(session: Session, page: PageInfo, number: int, if_match: str, actor:
         .values(published_version_id=version_id, lock_version=Page.lock_version + 1, updated_at=utcnow())
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
         raise PreconditionFailed("someone else changed the page at the same moment; reload and try again")
     is_rollback = page.published_number is not None and number < page.published_number
     audit.record(session, actor, "rollback" if is_rollback else "publish", _target(page), version=number,
                  previous=page.published_number)  # fmt: skip
-    session.commit()
+    changes.record(session, PagePublished(page.slug, page.marketplace))
     return get_page(session, page.slug, page.marketplace)
 
 

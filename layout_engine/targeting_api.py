@@ -14,11 +14,10 @@ from core import audit
 from core.auth import current_identity, require_scope
 from core.db import utcnow
 from core.errors import BadRequest, PreconditionRequired, ValidationFailed
-from core.web import db_session, json_body, services
+from core.web import commit, db_session, json_body
 from layout_engine import audience_service, campaign_service
 from layout_engine.api import bp, parse_at, shopper_args
 from layout_engine.audience_rules import validate_rule
-from layout_engine.service import shopper_key
 from shoppers import profile as profiles
 from shoppers import service as shopper_service
 
@@ -45,7 +44,8 @@ def _etagged(body: dict[str, Any], etag: str, status: int = 200) -> Response:
 
 
 def _forget() -> None:
-    services().resolver.forget_rules()
+    """Commit the audience or campaign change; the dispatcher re-reads the rules."""
+    commit()
 
 
 # ----------------------------------------------------------------------------- audiences
@@ -226,8 +226,7 @@ def opt_out(user_id: str) -> Response:
     session = db_session()
     is_new = shopper_service.opt_out(session, user_id, utcnow())
     audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
-    session.commit()
-    services().resolver.mark_shopper(user_id, opted_out=True)
+    commit()
     return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
 
 
@@ -237,8 +236,7 @@ def opt_in(user_id: str) -> Response:
     _user_id(user_id)
     session = db_session()
     changed = shopper_service.opt_in(session, user_id)
-    session.commit()
-    services().cache.delete(shopper_key(user_id))
+    commit()
     return jsonify({"user_id": user_id, "opted_out": False, "changed": changed})
 
 
@@ -252,6 +250,5 @@ def erase_shopper(user_id: str) -> Response:
     erasure = shopper_service.erase(session, user_id, utcnow())
     audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
                  **erasure.as_dict())  # fmt: skip
-    session.commit()
-    services().resolver.mark_shopper(user_id, opted_out=False)
+    commit()
     return jsonify({"user_id": user_id, "erased": erasure.as_dict()})

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from core.db import utcnow
-from core.web import services
+from core.web import services, unit_of_work
 from shoppers import service
 
 
@@ -22,9 +22,8 @@ def shoppers_cli() -> None:
 def rebuild_command() -> None:
     """Rebuild every profile from the stored events and purchase history (after a bulk import).
     It reads the whole history at once and replaces every profile: run it while no events arrive."""
-    with services().db.session() as session:
+    with unit_of_work() as session:
         count = service.rebuild_profiles(session, utcnow())
-        session.commit()
     click.echo(f"Rebuilt {count} shopper profiles.")
 
 

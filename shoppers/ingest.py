@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core import changes
+from core.changes import ShopperHistoryChanged
 from shoppers import service as shopper_service
 from shoppers.events import Event, parse_event
 from shoppers.models import EventRow, ShopperInteraction
@@ -52,6 +54,8 @@ def ingest(session: Session, raw_events: Sequence[Any], now: datetime, update_pr
         grouped = shopper_service.profile_events(new, shopper_service.TASTES.get(session))
         shopper_service.update_profiles(session, grouped, now)
     buyers = frozenset(e.user_id for e in new if e.type == "order")
+    for user_id in sorted(buyers):  # what they just bought must not be recommended to them again
+        changes.record(session, ShopperHistoryChanged(user_id))
     return IngestReport(len(new), len(parsed) - len(new), rejected, buyers)
 
 

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from catalog.models import CatalogItemRow
+from core import changes
+from core.changes import ShopperForgotten, ShopperHistoryChanged
 from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, ShopperOptOut, ShopperProfileRow
 from shoppers.profile import Profile, ProfileEvent, RfmCutpoints, fold, rfm_cutpoints
 
@@ -272,12 +274,15 @@ def opt_out(session: Session, user_id: str, now: datetime) -> bool:
     statement = _insert(session, table).values(user_id=user_id, opted_out_at=now).on_conflict_do_nothing()
     added = session.execute(statement.returning(table.c.user_id)).first() is not None  # rowcount varies by driver
     session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id))
+    changes.record(session, ShopperForgotten(user_id, opted_out=True))
     return added
 
 
 def opt_in(session: Session, user_id: str) -> bool:
     """Withdraw an opt-out (the profile starts again from the next event); True if there was one."""
-    return bool(session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id)).rowcount)  # type: ignore[attr-defined]
+    withdrawn = session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id))
+    changes.record(session, ShopperHistoryChanged(user_id))
+    return bool(withdrawn.rowcount)  # type: ignore[attr-defined]
 
 
 # Built once: this runs on the hot path for every shopper not in the cache, and building
@@ -304,6 +309,7 @@ def erase(session: Session, user_id: str, now: datetime) -> Erasure:
     session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id))
     session.execute(_insert(session, ErasedShopper).values(user_digest=digest(user_id), erased_at=now)
                     .on_conflict_do_update(index_elements=["user_digest"], set_={"erased_at": now}))  # fmt: skip
+    changes.record(session, ShopperForgotten(user_id, opted_out=False))
     return Erasure(int(events or 0), int(purchases or 0), bool(profile), elsewhere)
 
 

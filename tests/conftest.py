@@ -99,6 +99,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
     yield application
     services = application.extensions["tessera"]
     services.executor.shutdown(wait=True)
+    services.dispatcher.close()
     services.exposures.close()
     _empty_tables(services.db)
     services.db.dispose()
@@ -129,6 +130,7 @@ def catalog(db_session: Any, model_path: Path) -> list[str]:
 @pytest.fixture
 def admin_headers(db_session: Any) -> dict[str, str]:
     token = create_token(db_session, f"admin-{uuid.uuid4().hex[:6]}", frozenset({"admin", "events"}))
+    db_session.commit()  # the test is the edge of this unit of work
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -140,6 +142,7 @@ def sign_in(client: Any, db_session: Any) -> Any:
     def signed_in(role: str = "viewer") -> str:
         email = f"{role}-{uuid.uuid4().hex[:6]}@example.com"
         create_user(db_session, email, "correct horse battery", role)
+        db_session.commit()
         token = builders.csrf_token_of(client, "/sign-in")
         response = client.post(
             "/sign-in", data={"email": email, "password": "correct horse battery", "csrf_token": token}
@@ -153,6 +156,31 @@ def sign_in(client: Any, db_session: Any) -> Any:
 @pytest.fixture
 def make_layout() -> Any:
     return builders.make_layout
+
+
+class CacheOutage:
+    """The shared cache refuses the writes that must be known (`put`: Redis went away; its best-effort
+    `set` and `delete` already swallow outages) between `begin()` and `end()`;
+    `end()` has the app's dispatcher retry what was pending and returns how much still is."""
+
+    def __init__(self, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._services = app.extensions["tessera"]
+        self._monkeypatch = monkeypatch
+
+    def begin(self) -> None:
+        def broken(*_args: Any, **_kwargs: Any) -> None:
+            raise ConnectionError("redis went away")
+
+        self._monkeypatch.setattr(self._services.cache, "put", broken)
+
+    def end(self) -> int:
+        self._monkeypatch.undo()
+        return int(self._services.dispatcher.retry_pending())
+
+
+@pytest.fixture
+def cache_outage(app: Any, monkeypatch: pytest.MonkeyPatch) -> CacheOutage:
+    return CacheOutage(app, monkeypatch)
 
 
 def _empty_tables(db: Database) -> None:

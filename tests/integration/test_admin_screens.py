@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
+from core.audit import AuditEvent
+from core.auth import ApiToken
 from core.users import User
 
 
@@ -45,3 +50,35 @@ def test_admin_creates_a_token_shown_once_and_revokes_it(client: Any, sign_in: A
     assert token_id
     client.post(f"/admin/tokens/{token_id.group(1)}/revoke", data={"csrf_token": token})
     assert client.get("/api/v1/pages", headers=bearer).status_code == 401
+
+
+@contextmanager
+def audit_writes_fail() -> Iterator[None]:
+    """Every audit insert fails at flush, as a full disk or a broken constraint would."""
+
+    def refuse(*_args: Any) -> None:
+        raise RuntimeError("the audit log cannot be written")
+
+    event.listen(AuditEvent, "before_insert", refuse)
+    try:
+        yield
+    finally:
+        event.remove(AuditEvent, "before_insert", refuse)
+
+
+def test_a_user_whose_audit_entry_fails_is_not_created(client: Any, db_session: Any, sign_in: Any) -> None:
+    """Before: the user was committed, then the view wrote the audit entry in a second commit."""
+    token = sign_in("admin")
+    with audit_writes_fail(), pytest.raises(RuntimeError, match="audit log"):
+        client.post("/admin/users", data={"csrf_token": token, "email": "orphan@example.com",
+                                          "password": "long enough pw", "role": "viewer"})  # fmt: skip
+    db_session.expire_all()
+    assert db_session.scalars(select(User).where(User.email == "orphan@example.com")).first() is None
+
+
+def test_a_token_whose_audit_entry_fails_is_not_created(client: Any, db_session: Any, sign_in: Any) -> None:
+    token = sign_in("admin")
+    with audit_writes_fail(), pytest.raises(RuntimeError, match="audit log"):
+        client.post("/admin/tokens", data={"csrf_token": token, "name": "orphan", "scopes": ["events"]})
+    db_session.expire_all()
+    assert db_session.scalars(select(ApiToken).where(ApiToken.name == "orphan")).first() is None

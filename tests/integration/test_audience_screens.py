@@ -41,7 +41,9 @@ ORDERS_AT_LEAST_ONE = {"combinator": "all", "r0.attribute": "orders", "r0.op": "
 @pytest.fixture
 def stored(db_session: Any) -> audience_service.AudienceInfo:
     body = {"key": "big-spenders", "name": "Big spenders", "rule": {"attribute": "revenue", "op": "gte", "value": 100}}
-    return audience_service.create_audience(db_session, body, "test")
+    info = audience_service.create_audience(db_session, body, "test")
+    db_session.commit()
+    return info
 
 
 def order(client: Any, headers: dict[str, str], user_id: str, n: int = 1) -> None:
@@ -189,6 +191,7 @@ def test_a_stale_revision_is_a_409_that_keeps_the_input_and_a_second_save_replac
     page = client.get("/audiences/big-spenders").get_data(as_text=True)
     etag = re.search(r'name="etag" value="([^"]+)"', page)[1].replace("&#34;", '"')
     audience_service.update_audience(db_session, "big-spenders", {"name": "Whales"}, stored.etag, "someone@example.com")
+    db_session.commit()
     mine = {**ORDERS_AT_LEAST_ONE, "name": "Repeat buyers", "etag": etag, "action": "save", "csrf_token": token}
     response = client.post("/audiences/big-spenders", data=mine)
     html = response.get_data(as_text=True)

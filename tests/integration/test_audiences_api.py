@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.auth import create_token
 from layout_engine.models import AudienceRow
 from shoppers.models import ShopperProfileRow
 from tests.integration.test_campaigns_api import HOME, a_page_view, an_order, body, post_events, publish
+from tests.support.builders import issue_token
 
 TWO_ORDERS = {"attribute": "orders", "op": "gte", "value": 2}
 MOBILE_GOLD = {"all": [{"attribute": "device", "op": "eq", "value": "mobile"},
@@ -148,7 +148,7 @@ def test_an_edit_needs_the_current_etag(client: Any, admin_headers: dict[str, st
 
 
 def test_audiences_need_an_admin_token(client: Any, db_session: Any) -> None:
-    storefront = {"Authorization": f"Bearer {create_token(db_session, 'storefront', frozenset({'events'}))}"}
+    storefront = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     assert client.get("/api/v1/audiences").status_code == 401
     assert client.get("/api/v1/audiences", headers=storefront).status_code == 403
     assert client.get("/api/v1/audiences/everyone/match?user_id=x", headers=storefront).status_code == 403

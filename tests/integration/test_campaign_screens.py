@@ -59,6 +59,7 @@ def body(key: str, starts: datetime, ends: datetime, **overrides: Any) -> dict[s
 
 def create(db_session: Any, key: str, starts: datetime, ends: datetime, **overrides: Any) -> Any:
     info, _ = campaign_service.create_campaign(db_session, body(key, starts, ends, **overrides), "test")
+    db_session.commit()
     return info
 
 
@@ -130,6 +131,7 @@ def test_calendar_puts_a_campaign_crossing_a_month_on_its_days_in_the_marketplac
     campaign_service.create_campaign(db_session, {**body("whitsun", utcnow(), utcnow()), "time_zone": "UTC",
                                                   "starts_at": "2027-05-29T22:30", "ends_at": "2027-06-02T21:30"},
                                      "test")  # fmt: skip
+    db_session.commit()
     sign_in("viewer")
     may = client.get("/campaigns/calendar?marketplace=DE&month=2027-05").get_data(as_text=True)
     assert "May 2027" in may and "Europe/Berlin" in may

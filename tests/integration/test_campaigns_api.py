@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core.auth import create_token
 from experiments.models import Exposure
 from layout_engine.models import CampaignRow
+from tests.support.builders import issue_token
 
 HOME = {
     "schema_version": 1,
@@ -222,7 +222,7 @@ def test_a_duplicate_key_is_a_conflict(client: Any, admin_headers: dict[str, str
 
 
 def test_campaigns_need_an_admin_token(client: Any, db_session: Any, store: list[str]) -> None:
-    storefront = {"Authorization": f"Bearer {create_token(db_session, 'storefront', frozenset({'events'}))}"}
+    storefront = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     assert client.post("/api/v1/campaigns", json=body("bf")).status_code == 401
     assert client.post("/api/v1/campaigns", json=body("bf"), headers=storefront).status_code == 403
 
@@ -395,9 +395,9 @@ def test_time_travel_needs_a_preview_token(
 ) -> None:
     instant = at_param(minute(now()) + timedelta(days=10))
     assert resolve(client, at=instant, status=401)["error"] == "unauthorized"
-    storefront = {"Authorization": f"Bearer {create_token(db_session, 'storefront', frozenset({'events'}))}"}
+    storefront = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     assert resolve(client, at=instant, headers=storefront, status=403)["error"] == "forbidden"
-    previewer = {"Authorization": f"Bearer {create_token(db_session, 'previewer', frozenset({'preview'}))}"}
+    previewer = {"Authorization": f"Bearer {issue_token(db_session, 'previewer', frozenset({'preview'}))}"}
     assert resolve(client, at=instant, headers=previewer)["at"] == instant
     assert resolve(client, at=instant, headers=admin_headers)["at"] == instant
     assert resolve(client, at="2026-05-01T10:00", headers=admin_headers, status=400)["errors"][0]["path"] == "at"

@@ -97,6 +97,7 @@ def sign_in_as(db_session: Any) -> Any:
     def signed_in(client: FlaskClient) -> str:
         email = f"editor-{uuid4().hex[:6]}@example.com"
         create_user(db_session, email, "correct horse battery", "editor")
+        db_session.commit()
         client.post("/sign-in", data={"email": email, "password": "correct horse battery",
                                       "csrf_token": csrf_token_of(client, "/sign-in")})  # fmt: skip
         client.get(EDIT)  # opens the draft from the current latest version

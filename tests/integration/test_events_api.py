@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.auth import create_token
 from shoppers.models import EventRow
+from tests.support.builders import issue_token
 
 
 @pytest.fixture
 def events_headers(db_session: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(db_session, 'storefront', frozenset({'events'}))}"}
+    return {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
 
 
 def event(n: int, kind: str = "page_view", **extra: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def stored(db_session: Any) -> int:
 
 
 def test_events_need_the_events_scope(client: Any, admin_headers: dict[str, str], db_session: Any) -> None:
-    admin_only = {"Authorization": f"Bearer {create_token(db_session, 'ops', frozenset({'admin'}))}"}
+    admin_only = {"Authorization": f"Bearer {issue_token(db_session, 'ops', frozenset({'admin'}))}"}
     assert client.post("/api/v1/events", json={"events": []}, headers=admin_only).status_code == 403
 
 

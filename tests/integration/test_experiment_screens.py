@@ -35,12 +35,16 @@ def page(db_session: Any, make_layout: Any, catalog: list[str]) -> pages.PageInf
     treatment = make_layout(title="Treatment")
     treatment["slots"][1]["settings"]["strategy"] = "trending"
     saved = pages.save_version(db_session, created, treatment, "trending first", "test", known_audiences())
-    return pages.publish(db_session, saved.page, 1, saved.page.etag)
+    published = pages.publish(db_session, saved.page, 1, saved.page.etag)
+    db_session.commit()
+    return published
 
 
 @pytest.fixture
 def draft(db_session: Any, page: pages.PageInfo) -> service.ExperimentInfo:
-    return service.create_experiment(db_session, page, BODY, "test")
+    experiment = service.create_experiment(db_session, page, BODY, "test")
+    db_session.commit()
+    return experiment
 
 
 @pytest.fixture
@@ -211,6 +215,23 @@ def test_publisher_ships_the_winner_as_an_ordinary_publish(
     assert pages.get_page(db_session, "birthday", "US").published_number == 2
     events = client.get("/api/v1/audit?target=US/birthday", headers=admin_headers).get_json()["events"]
     assert {e["action"] for e in events[:3]} == {"experiment_stopped", "experiment_shipped", "publish"}
+    resolved = resolve(client, "shopper-1")
+    assert resolved["version"] == 2 and resolved["experiment"] is None
+
+
+def test_a_ui_ship_whose_cache_write_fails_succeeds_and_says_invalidation_is_pending(
+    client: Any, sign_in: Any, db_session: Any, running: Any, cache_outage: Any
+) -> None:
+    token = sign_in("publisher")
+    cache_outage.begin()
+    shipped = client.post("/experiments/bday-trending/ship", data={"csrf_token": token, "variant": "trending"},
+                          follow_redirects=True)  # fmt: skip
+    html = shipped.get_data(as_text=True)
+    assert shipped.status_code == 200 and "variant trending is now the published page" in html
+    assert "could not be updated yet" in html
+    db_session.expire_all()
+    assert pages.get_page(db_session, "birthday", "US").published_number == 2
+    assert cache_outage.end() == 0
     resolved = resolve(client, "shopper-1")
     assert resolved["version"] == 2 and resolved["experiment"] is None
 

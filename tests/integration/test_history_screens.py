@@ -92,3 +92,24 @@ def test_any_version_can_be_viewed_as_a_shopper(client: Any, two_versions: dict[
     sign_in("viewer")
     html = client.get("/pages/US/birthday/versions/1?user_id=shopper-3").get_data(as_text=True)
     assert "Version 1" in html and 'data-slot-id="for-you"' in html and "data-item-id=" in html
+
+
+def test_a_ui_publish_whose_cache_write_fails_succeeds_and_says_invalidation_is_pending(
+    app: Any, client: Any, admin_headers: dict[str, str], two_versions: dict[str, Any], sign_in: Any,
+    cache_outage: Any,
+) -> None:  # fmt: skip
+    """Before: the publish committed, then the pointer write raised and the screen answered 500."""
+    token = sign_in("publisher")
+    cache_outage.begin()
+    response = client.post("/pages/US/birthday/publish", follow_redirects=True,
+                           data={"csrf_token": token, "version": "2", "etag": etag(client, admin_headers)})  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Version 2 is live" in html
+    assert "could not be updated yet" in html  # the person is told, not shown an error
+    assert live_version(client, admin_headers) == 2
+    assert cache_outage.end() == 0  # the cache is back: the pending pointer write is applied
+    assert resolve_version(client) == 2
+
+
+def resolve_version(client: Any) -> int:
+    return int(client.get("/api/v1/pages/birthday/resolve?marketplace=US").get_json()["version"])

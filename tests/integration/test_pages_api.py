@@ -28,9 +28,9 @@ def test_admin_api_refuses_requests_without_a_token(client: Any) -> None:
 
 
 def test_token_without_admin_scope_is_forbidden(client: Any, db_session: Any) -> None:
-    from core.auth import create_token
+    from tests.support.builders import issue_token
 
-    token = create_token(db_session, "storefront", frozenset({"events"}))
+    token = issue_token(db_session, "storefront", frozenset({"events"}))
     response = client.get("/api/v1/pages", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
 

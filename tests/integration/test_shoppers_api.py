@@ -14,7 +14,6 @@ from sqlalchemy import func, insert, select
 
 from catalog.models import CatalogItemRow
 from core.audit import AuditEvent
-from core.auth import create_token
 from experiments.models import Exposure
 from layout_engine.resolve import OPTED_OUT
 from layout_engine.service import shopper_key
@@ -32,6 +31,7 @@ from tests.integration.test_campaigns_api import (
     publish,
     resolve,
 )
+from tests.support.builders import issue_token
 
 HOME_WITH_TRENDING = {**HOME, "slots": [*HOME["slots"], {
     "id": "trending", "type": "recommendations",
@@ -323,8 +323,8 @@ def test_training_data_leaves_out_erased_and_opted_out_shoppers(
 
 
 def test_privacy_requests_need_the_events_scope(client: Any, db_session: Any) -> None:
-    admin_only = {"Authorization": f"Bearer {create_token(db_session, 'ops', frozenset({'admin'}))}"}
-    events_only = {"Authorization": f"Bearer {create_token(db_session, 'storefront', frozenset({'events'}))}"}
+    admin_only = {"Authorization": f"Bearer {issue_token(db_session, 'ops', frozenset({'admin'}))}"}
+    events_only = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     user = new_id("someone")
     assert client.delete(f"/api/v1/shoppers/{user}", headers=admin_only).status_code == 403
     assert client.post(f"/api/v1/shoppers/{user}/opt-out", headers=admin_only).status_code == 403

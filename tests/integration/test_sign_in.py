@@ -14,7 +14,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def editor(db_session: Any) -> str:
-    return create_user(db_session, "Editor@Example.com", PASSWORD, "editor").email
+    email = create_user(db_session, "Editor@Example.com", PASSWORD, "editor").email
+    db_session.commit()
+    return email
 
 
 def post_sign_in(client: Any, email: str, password: str, **extra: str) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from catalog.models import CatalogItemRow
+from core.auth import create_token
 from shoppers.models import ShopperInteraction
 
 
@@ -80,3 +81,10 @@ def csrf_token_of(client: Any, path: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
+
+def issue_token(session: Session, name: str, scopes: frozenset[str]) -> str:
+    """A committed API token, for tests that act as the admin creating one (services never commit)."""
+    token = create_token(session, name, scopes)
+    session.commit()
+    return token

@@ -72,7 +72,9 @@ def test_the_package_import_graph_has_no_cycle() -> None:
     graph = package_graph()
     cycle = find_cycle(graph)
     if cycle:
-        steps = [f"{a} -> {b} ({', '.join(sorted(set(graph[a][b]))[:3])})" for a, b in zip(cycle, cycle[1:])]
+        steps = [
+            f"{a} -> {b} ({', '.join(sorted(set(graph[a][b]))[:3])})" for a, b in zip(cycle, cycle[1:], strict=False)
+        ]
         raise AssertionError("package import cycle:\n  " + "\n  ".join(steps))
 
 
