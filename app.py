@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import csrf, web
 from core.cache import Cache, make_cache
 from core.db import Database
-from core.errors import register_error_handlers
+from core.http_errors import register_error_handlers
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
