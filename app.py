@@ -19,7 +19,8 @@ from core import changes, csrf, web
 from core.cache import Cache, make_cache
 from core.db import Database
 from core.dispatch import Dispatcher, Handler
-from core.errors import register_error_handlers
+from core.http_errors import register_error_handlers
+from core.logs import configure_logging
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
@@ -46,6 +47,7 @@ class Services:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(config)
+    configure_logging(settings.log_level)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+import logging
+
+from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from config_ui.views import bp
@@ -10,6 +12,8 @@ from core import audit
 from core.throttle import LoginThrottle
 from core.users import check_credentials
 from core.web import commit, db_session, services
+
+logger = logging.getLogger(__name__)
 
 
 def _throttle() -> LoginThrottle:
@@ -51,7 +55,7 @@ def sign_in_submit() -> Response | tuple[str, int]:
     throttle.reset(email, address)
     session.clear()
     session["user_id"] = user.id
-    current_app.logger.info("sign-in: %s", user.email)
+    logger.info("sign-in: %s", user.email)
     return redirect(_safe_next(request.form.get("next")), code=303)
 
 

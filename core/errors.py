@@ -1,16 +1,15 @@
-"""A small tree of API errors, and the one place that turns them into JSON.
+"""The domain error tree: what went wrong, in plain data, with no web framework.
 
-Services raise these; blueprints never build error responses by hand, so every
-failure a client sees has the same shape: `{"error": code, "message": ...}`
+Services (and pure cores such as the experiment planner) raise these; each class
+carries its HTTP `status` and machine `code` as plain class attributes, and
+`to_dict()` gives the body every client sees: `{"error": code, "message": ...}`
 plus `errors` (a list naming JSON paths or fields) where there are several.
+Turning them into responses is the edge's job: `core/http_errors.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
@@ -59,26 +58,3 @@ class PreconditionRequired(ApiError):
 
 class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
-
-
-def register_error_handlers(app: Flask) -> None:
-    """JSON for API errors and for any HTTP error raised under `/api/`."""
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):  # type: ignore[no-untyped-def]
-        response = jsonify(error.to_dict())
-        response.status_code = error.status
-        if isinstance(error, Unauthorized):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
-        return response
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        from flask import request
-
-        if not request.path.startswith("/api/") and request.path not in ("/healthz", "/readyz"):
-            return error
-        code = (error.name or "error").lower().replace(" ", "_")
-        response = jsonify({"error": code, "message": error.description})
-        response.status_code = error.code or 500
-        return response

@@ -3,18 +3,48 @@
 Every knob has an embedded default so that `make run` needs nothing but
 Python: SQLite under `instance/`, the in-process cache and the built-in
 recommender loaded in-process.
+
+Values from the environment and overrides from `create_app(config)` are coerced
+to each field's type (a string path becomes a `Path`, "200" an int, "yes" True)
+and a value that does not fit is refused with a `SettingsError` naming the
+setting, so a typo fails at start-up rather than as a TypeError mid-request.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Settings read from the environment, by field; the rest are set only through `create_app(config)`.
+ENVIRONMENT = {
+    "instance_path": "TESSERA_INSTANCE_PATH",
+    "database_url": "TESSERA_DATABASE_URL",
+    "redis_url": "TESSERA_REDIS_URL",
+    "recommender_url": "TESSERA_RECOMMENDER_URL",
+    "model_path": "TESSERA_RECOMMENDER_MODEL",
+    "secret_key": "TESSERA_SECRET_KEY",
+    "page_deadline_ms": "TESSERA_PAGE_DEADLINE_MS",
+    "slot_timeout_ms": "TESSERA_SLOT_TIMEOUT_MS",
+    "worker_threads": "TESSERA_WORKER_THREADS",
+    "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
+    "secure_cookies": "TESSERA_SECURE_COOKIES",
+    "log_level": "TESSERA_LOG_LEVEL",
+}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """A setting whose value does not fit its type; the message names the setting."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,7 @@ class Settings:
     exposure_flush_s: float = 1.0
     secure_cookies: bool = False
     testing: bool = False
+    log_level: str = "INFO"
 
     @property
     def resolved_database_url(self) -> str:
@@ -54,27 +85,105 @@ class Settings:
         return self.instance_path / "recommender" / "data"
 
     @classmethod
-    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
+    def from_env(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
+        """The environment's settings with `overrides` on top, each coerced to its field's type."""
         env = os.environ
-        instance = Path(env.get("TESSERA_INSTANCE_PATH", str(DEFAULT_INSTANCE)))
-        model = env.get("TESSERA_RECOMMENDER_MODEL")
-        settings = cls(
-            instance_path=instance,
-            database_url=env.get("TESSERA_DATABASE_URL", ""),
-            redis_url=env.get("TESSERA_REDIS_URL", ""),
-            recommender_url=env.get("TESSERA_RECOMMENDER_URL", ""),
-            model_path=Path(model) if model else None,
-            secret_key=env.get("TESSERA_SECRET_KEY", ""),
-            page_deadline_ms=int(env.get("TESSERA_PAGE_DEADLINE_MS", "150")),
-            slot_timeout_ms=int(env.get("TESSERA_SLOT_TIMEOUT_MS", "100")),
-            worker_threads=int(env.get("TESSERA_WORKER_THREADS", "32")),
-            exposure_flush_s=float(env.get("TESSERA_EXPOSURE_FLUSH_S", "1")),
-            secure_cookies=env.get("TESSERA_SECURE_COOKIES", "") in ("1", "true", "yes"),
-        )
-        settings = replace(settings, **(overrides or {}))
+        values: dict[str, Any] = {}
+        for name, variable in ENVIRONMENT.items():
+            if variable in env:
+                values[name] = coerce(name, env[variable], source=f"{variable} ({name})")
+        for name, value in (overrides or {}).items():
+            values[name] = coerce(name, value, source=name)
+        settings = replace(cls(), **values)
         if not settings.secret_key:
             settings = replace(settings, secret_key=_instance_secret(settings.instance_path))
         return settings
+
+
+def coerce(name: str, value: Any, source: str) -> Any:
+    """`value` as the type of setting `name`, or a SettingsError naming `source`."""
+    types_ = _field_types()
+    if name not in types_:
+        raise SettingsError(f"unknown setting {name!r}; known: {', '.join(sorted(types_))}")
+    annotation = types_[name]
+    is_optional = isinstance(annotation, types.UnionType) and type(None) in typing.get_args(annotation)
+    if is_optional:
+        if value is None or value == "":
+            return None
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    try:
+        coerced = _COERCERS[annotation](value)
+        return _CHECKS[name](coerced) if name in _CHECKS else coerced
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{source}: {exc}, got {value!r}") from None
+
+
+def _field_types() -> dict[str, Any]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)}
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ValueError("expected an integer")
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError("expected a number")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ValueError(
+        f"expected a yes/no value ({', '.join(sorted(TRUE_WORDS))} or {', '.join(sorted(FALSE_WORDS - {''}))})"
+    )
+
+
+def _to_path(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value:
+        return Path(value)
+    raise ValueError("expected a filesystem path")
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError("expected a string")
+
+
+def _log_level(value: str) -> str:
+    if value.strip().upper() not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return value.strip().upper()
+
+
+_COERCERS: dict[object, Callable[[Any], Any]] = {
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    Path: _to_path,
+    str: _to_str,
+}
+# Checks beyond the type, by setting.
+_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level}
 
 
 def _instance_secret(instance_path: Path) -> str:

@@ -25,6 +25,8 @@ from personalization_client.errors import (
 )
 from personalization_client.values import Recommendation, RecRequest
 
+logger = logging.getLogger(__name__)
+
 
 class Transport(Protocol):
     name: str
@@ -198,10 +200,10 @@ class LazyEngine:
         try:
             self._current()
         except RecommenderUnavailable:  # not trained yet (e.g. during the first seed): expected
-            logging.getLogger(__name__).info("no recommender model at %s yet", self._path)
+            logger.info("no recommender model at %s yet", self._path)
             return False
         except Exception:  # noqa: BLE001 - a broken model: start anyway, slots fall back
-            logging.getLogger(__name__).warning("recommender model not loaded from %s", self._path, exc_info=True)
+            logger.warning("recommender model not loaded from %s", self._path, exc_info=True)
             return False
         return True
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from layout_engine.models import AudienceRow
 from shoppers.models import ShopperProfileRow
 from tests.integration.test_campaigns_api import HOME, a_page_view, an_order, body, post_events, publish
-from tests.support.builders import issue_token
+from tests.support.app_fixtures import issue_token
 
 TWO_ORDERS = {"attribute": "orders", "op": "gte", "value": 2}
 MOBILE_GOLD = {"all": [{"attribute": "device", "op": "eq", "value": "mobile"},

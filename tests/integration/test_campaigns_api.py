@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from experiments.models import Exposure
 from layout_engine.models import CampaignRow
-from tests.support.builders import issue_token
+from tests.support.app_fixtures import issue_token
 
 HOME = {
     "schema_version": 1,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shoppers.models import EventRow
-from tests.support.builders import issue_token
+from tests.support.app_fixtures import issue_token
 
 
 @pytest.fixture

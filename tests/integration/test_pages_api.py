@@ -28,7 +28,7 @@ def test_admin_api_refuses_requests_without_a_token(client: Any) -> None:
 
 
 def test_token_without_admin_scope_is_forbidden(client: Any, db_session: Any) -> None:
-    from tests.support.builders import issue_token
+    from tests.support.app_fixtures import issue_token
 
     token = issue_token(db_session, "storefront", frozenset({"events"}))
     response = client.get("/api/v1/pages", headers={"Authorization": f"Bearer {token}"})

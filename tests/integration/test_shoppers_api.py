@@ -31,7 +31,7 @@ from tests.integration.test_campaigns_api import (
     publish,
     resolve,
 )
-from tests.support.builders import issue_token
+from tests.support.app_fixtures import issue_token
 
 HOME_WITH_TRENDING = {**HOME, "slots": [*HOME["slots"], {
     "id": "trending", "type": "recommendations",

@@ -1,4 +1,8 @@
-"""Small builders for tests: layouts, a catalog, a trained model."""
+"""Small builders for tests: layouts, a trained model, a form's CSRF token.
+
+Imports no SQLAlchemy, so unit tests may use it; the catalog builder that writes
+to a database lives with the DB fixtures in `tests/support/app_fixtures.py`.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +10,6 @@ import copy
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
-from catalog.models import CatalogItemRow
-from core.auth import create_token
-from shoppers.models import ShopperInteraction
-
-
-def insert_store(session: Session, data_dir: Path) -> list[str]:
-    """The catalog and purchase history the test model was trained on; returns item ids."""
-    from recommender.data import read_dataset
-
-    items, events = read_dataset(data_dir)
-    rows = [
-        {"item_id": i.item_id, "title": i.title, "brand": i.brand, "category": i.category,
-         "occasions": list(i.occasions), "price": i.price, "currency": "USD",
-         "image_url": f"/static/ui/demo/cards/{i.category}.svg"}
-        for i in items
-    ]  # fmt: skip
-    session.execute(insert(CatalogItemRow), rows)
-    purchases = [
-        {"user_id": e.user_id, "item_id": e.item_id, "event": e.event, "occurred_at": e.occurred_at,
-         "order_id": e.order_id}
-        for e in events
-        if e.event == "purchase"
-    ]  # fmt: skip
-    session.execute(insert(ShopperInteraction), purchases)
-    from shoppers.service import rebuild_profiles
-
-    rebuild_profiles(session, max((e.occurred_at for e in events), default=datetime.now().astimezone()))
-    session.commit()
-    return [r["item_id"] for r in rows]
-
 
 BASE_LAYOUT: dict[str, Any] = {
     "schema_version": 1,
@@ -81,10 +51,3 @@ def csrf_token_of(client: Any, path: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
-
-
-def issue_token(session: Session, name: str, scopes: frozenset[str]) -> str:
-    """A committed API token, for tests that act as the admin creating one (services never commit)."""
-    token = create_token(session, name, scopes)
-    session.commit()
-    return token

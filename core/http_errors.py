@@ -1,0 +1,33 @@
+"""The one place that turns errors into JSON responses (the HTTP edge of `core.errors`).
+
+Blueprints never build error responses by hand, so every failure a client sees
+has the shape `core.errors.ApiError.to_dict()` gives, with the class's status.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from core.errors import ApiError, Unauthorized
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON for API errors and for any HTTP error raised under `/api/`."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):  # type: ignore[no-untyped-def]
+        response = jsonify(error.to_dict())
+        response.status_code = error.status
+        if isinstance(error, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if not request.path.startswith("/api/") and request.path not in ("/healthz", "/readyz"):
+            return error
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = jsonify({"error": code, "message": error.description})
+        response.status_code = error.code or 500
+        return response

@@ -1,0 +1,53 @@
+"""Start-up logging: one handler on the root logger, in one format, at the configured level."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from core.logs import HANDLER_NAME, configure_logging
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def ours() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+
+
+def test_configuring_sets_the_root_level_and_adds_one_handler() -> None:
+    configure_logging("WARNING")
+    assert logging.getLogger().level == logging.WARNING
+    assert len(ours()) == 1
+
+
+def test_configuring_again_keeps_one_handler_and_takes_the_new_level() -> None:
+    first = configure_logging("INFO")
+    second = configure_logging("debug")
+    assert first is second
+    assert ours() == [first]
+    assert logging.getLogger().level == logging.DEBUG
+
+
+def test_a_module_record_is_written_with_time_level_and_logger_name(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    logging.getLogger("layout_engine.service").warning("slot %s fell back", "for-you")
+    logging.getLogger("layout_engine.service").debug("not at INFO")
+    line = capsys.readouterr().err.strip()
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING layout_engine\.service: slot for-you fell back", line
+    )
+
+
+def test_an_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="chatty"):
+        configure_logging("chatty")
