@@ -22,6 +22,7 @@ from core.errors import register_error_handlers
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
+from layout_engine.resolver_wiring import build_page_resolver
 from layout_engine.service import PageResolver
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
@@ -76,7 +77,7 @@ def build_services(settings: Settings) -> Services:
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
     chooser = ExperimentChooser(db, recorder)
-    resolver = PageResolver(
+    resolver = build_page_resolver(
         db,
         cache,
         client,

@@ -28,6 +28,12 @@ PURE = [
     "slots.postfilters",
     "personalization_client.breaker",
     "personalization_client.values",
+    "core.clock",
+    "layout_engine.variants",
+    "layout_engine.choose",
+    "layout_engine.sources",
+    "layout_engine.slot_fetch",
+    "layout_engine.service",
 ]
 
 
