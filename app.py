@@ -24,6 +24,7 @@ from core.logs import configure_logging
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
+from layout_engine.resolver_wiring import build_page_resolver
 from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
@@ -81,7 +82,7 @@ def build_services(settings: Settings) -> Services:
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
     chooser = ExperimentChooser(db, recorder)
-    resolver = PageResolver(
+    resolver = build_page_resolver(
         db,
         cache,
         client,

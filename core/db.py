@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from core import changes
+from core.clock import utcnow as utcnow  # re-exported: models and services import it from here
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,10 +51,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def make_engine(url: str) -> Engine:

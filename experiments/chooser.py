@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.db import Database, utcnow
 from experiments.assignment import assign
 from experiments.exposures import ExposureRecorder
 from experiments.service import ExperimentInfo, running_for_page
-
-
-@dataclass(frozen=True)
-class Assignment:
-    experiment_key: str
-    variant_key: str
-    layout_version: int
-    is_preview: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        return {"key": self.experiment_key, "variant": self.variant_key}
+from layout_engine.variants import VariantAssignment
 
 
 class ExperimentChooser:
@@ -46,7 +35,7 @@ class ExperimentChooser:
         is_in_audience: Callable[[str], bool] = lambda _audience: True,
         record: bool = True,
         at: datetime | None = None,
-    ) -> Assignment | None:
+    ) -> VariantAssignment | None:
         """The shopper's variant, or None (the published page) when no experiment serves them:
         none running, past its planned end, outside its audience, namespace or coverage.
         `record=False` for previews: the shopper did not really see the page; `at` for time travel."""
@@ -55,7 +44,9 @@ class ExperimentChooser:
             return None
         if preview_variant is not None:
             forced = next((v for v in experiment.variants if v.key == preview_variant), None)
-            return None if forced is None else Assignment(experiment.key, forced.key, forced.layout_version, True)
+            if forced is None:
+                return None
+            return VariantAssignment(experiment.key, forced.key, forced.layout_version, is_preview=True)
         if not experiment.is_serving(at or utcnow()):
             return None
         if experiment.audience is not None and not is_in_audience(experiment.audience):
@@ -66,7 +57,7 @@ class ExperimentChooser:
         if record:
             self._recorder.record(experiment.id, experiment.phase, str(user_id), index)
         variant = experiment.variants[index]
-        return Assignment(experiment.key, variant.key, variant.layout_version)
+        return VariantAssignment(experiment.key, variant.key, variant.layout_version)
 
     def forget(self, page_id: int | None = None) -> None:
         """Drop cached lookups (after a start or stop in this process)."""
