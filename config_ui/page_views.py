@@ -23,9 +23,10 @@ from config_ui.htmx import is_htmx
 from config_ui.views import bp
 from core.db import utcnow
 from core.errors import ApiError, NotFound
+from core.vocabulary import DEVICES, MARKETPLACE_CODES
 from core.web import current_user, db_session, services
 from layout_engine import campaign_service, pages
-from layout_engine.api import ATTRIBUTE_NAME, DEVICES, MAX_ATTRIBUTES
+from layout_engine.api import ATTRIBUTE_NAME, MAX_ATTRIBUTES
 from layout_engine.audience_rules import explain
 from layout_engine.audiences import ShopperContext
 from layout_engine.campaign_rules import LocalTimeError, apply_effects, to_utc
@@ -34,7 +35,7 @@ from layout_engine.service import ResolveQuery
 from layout_engine.validation import validate_layout
 from shoppers import service as shopper_service
 
-MARKETPLACES = ("US", "DE")
+MARKETPLACES = MARKETPLACE_CODES
 
 
 @bp.get("/")

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from core.auth import current_identity, ensure_scope, require_scope
 from core.errors import BadRequest, PreconditionRequired
+from core.vocabulary import DEVICES
 from core.web import db_session, json_body, services
 from layout_engine import audience_service, pages
 from layout_engine.service import ResolveQuery
@@ -19,7 +20,6 @@ from layout_engine.service import ResolveQuery
 bp = Blueprint("layout", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
-DEVICES = ("desktop", "mobile", "tablet", "app")
 ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_ATTRIBUTES = 20
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 PURE = [
+    "core.vocabulary",
     "layout_engine.resolve",
     "layout_engine.validation",
     "layout_engine.gates",
