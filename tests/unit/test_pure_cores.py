@@ -9,6 +9,7 @@ import pytest
 
 PURE = [
     "core.vocabulary",
+    "layout_engine.shopper_query",
     "layout_engine.resolve",
     "layout_engine.validation",
     "layout_engine.gates",
