@@ -16,6 +16,7 @@ from core.vocabulary import DEVICES, FALLBACK_STRATEGIES, MARKETPLACES, OCCASION
 from demo import generator
 from layout_engine.audience_rules import ATTRIBUTES
 from layout_engine.validation import layout_schema
+from recommender import engine
 
 
 def _enums_under(schema: Any, key: str) -> Iterator[list[Any]]:
@@ -55,6 +56,11 @@ def test_forms_and_audience_rules_offer_the_vocabulary() -> None:
     assert ATTRIBUTES["favourite_occasions"].values == OCCASIONS
     assert ATTRIBUTES["device"].values == DEVICES
     assert ATTRIBUTES["marketplace"].values == tuple(MARKETPLACES)
+
+
+def test_the_recommender_service_knows_the_same_strategies() -> None:
+    """The recommender runs as its own service and keeps its own list: it must be this one."""
+    assert engine.STRATEGIES == STRATEGIES
 
 
 def test_fallback_strategies_are_strategies_and_every_occasion_has_a_title() -> None:
