@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.vocabulary import CUSTOM_ATTRIBUTE_NAME, CUSTOM_ATTRIBUTE_PREFIX, REQUEST_ATTRIBUTES
 from layout_engine.audience_rules import (
     ATTRIBUTES,
     OPERATORS,
@@ -32,9 +33,8 @@ from layout_engine.audience_rules import (
     describe,
     validate_rule,
 )
-from shoppers.profile import request_facts
 
-CUSTOM = "attr."
+CUSTOM = CUSTOM_ATTRIBUTE_PREFIX
 TOP_COMBINATORS = ("all", "any")
 GROUP_COMBINATORS = ("all", "any", "not")  # "not" reads "none of these"
 # What each kind of fact can be asked; `eq` on a list, say, is valid JSON that never matches.
@@ -47,10 +47,8 @@ OPERATORS_BY_KIND: Mapping[str, tuple[str, ...]] = {
 OPERATOR_LABELS = {"eq": "is", "neq": "is not", "in": "is one of", "not_in": "is not one of", "gt": "is more than",
                    "gte": "is at least", "lt": "is less than", "lte": "is at most", "between": "is between",
                    "contains": "contains", "exists": "is known"}  # fmt: skip
-# The facts a storefront request carries (the rest come from the shopper's profile).
-REQUEST_ATTRIBUTES = frozenset(request_facts("US", "en-US", "desktop", True, {}))
 _FIELD = re.compile(r"^r(\d{1,3})(?:-(\d{1,3}))?\.([a-z_]+)$")
-_CUSTOM_NAME = re.compile(r"[a-z0-9_]{1,40}")  # as the resolve API accepts attr.<name>
+_CUSTOM_NAME = CUSTOM_ATTRIBUTE_NAME
 _INTEGER = re.compile(r"^-?\d{1,18}$")
 
 

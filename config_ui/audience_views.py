@@ -25,10 +25,10 @@ from core.web import current_user, db_session
 from layout_engine import audience_service
 from layout_engine.audience_rules import ATTRIBUTES
 from layout_engine.audience_service import AudienceInfo
+from layout_engine.shopper_query import FieldError, check_marketplace, parse_shopper_query
 from shoppers import profile as profiles
 
-MAX_USER_ID = 100
-LOCALE = re.compile(r"^([A-Za-z]{2})(?:-([A-Za-z]{2}))?$")
+MATCH_LABELS = {"user_id": "User id", "locale": "Locale", "device": "Device", "marketplace": "Marketplace"}
 CUSTOM_FACT = re.compile(r"^(?:attr\.)?([a-z0-9_]{1,40})=(.{0,200})$")
 
 
@@ -218,26 +218,21 @@ def _has_shopper(form: MultiDict[str, str]) -> bool:
 
 def _shopper(form: MultiDict[str, str]) -> tuple[str | None, dict[str, Any], str]:
     """(user id, request facts, problem) from the match inputs, checked as the resolve API checks them."""
-    user_id = form.get("match_user", "").strip() or None
-    typed_locale = form.get("match_locale", "").strip()
-    locale = _cased_locale(typed_locale)
-    device = form.get("match_device") or None
     custom = form.get("match_attr", "").strip()
     found = CUSTOM_FACT.match(custom)
-    if user_id is not None and len(user_id) > MAX_USER_ID:
-        return None, {}, f"A user id has at most {MAX_USER_ID} characters."
-    if typed_locale and locale is None:
-        return None, {}, "A locale looks like en or en-US."
-    if device is not None and device not in ATTRIBUTES["device"].values:
-        return None, {}, f"The device is one of {', '.join(ATTRIBUTES['device'].values)}."
     if custom and not found:
         return None, {}, "Give a storefront attribute as name=value, e.g. gift_wrap=yes."
-    attributes = {found[1]: found[2]} if found else {}
     marketplace = form.get("match_marketplace") or "US"
-    return user_id, profiles.request_facts(marketplace, locale, device, user_id is not None, attributes), ""
+    parsed = parse_shopper_query(form.get("match_user", "").strip(), form.get("match_locale", "").strip(),
+                                 form.get("match_device"), [(found[1], found[2])] if found else [])  # fmt: skip
+    if isinstance(parsed, list):
+        return None, {}, _sentences(parsed)
+    if problem := check_marketplace(marketplace):
+        return None, {}, _sentences([problem])
+    facts = profiles.request_facts(marketplace, parsed.locale, parsed.device, parsed.user_id is not None,
+                                   dict(parsed.attributes))  # fmt: skip
+    return parsed.user_id, facts, ""
 
 
-def _cased_locale(text: str) -> str | None:
-    """en-us → en-US, as the resolver cases a request's locale, so rules see what serving sees."""
-    found = LOCALE.match(text)
-    return found[1].lower() + (f"-{found[2].upper()}" if found[2] else "") if found else None
+def _sentences(problems: list[FieldError]) -> str:
+    return " ".join(f"{MATCH_LABELS.get(p.field, 'Storefront attribute')}: {p.message}." for p in problems)

@@ -24,9 +24,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from config_ui import forms
+from core import vocabulary
 from layout_engine.campaign_rules import Campaign
 
-OCCASIONS = ("birthday", "mothers-day", "fathers-day", "holidays", "valentines", "thank-you", "graduation", "wedding")
+# Suggestions only: a campaign may name its own occasion (black-friday, spring), see campaign_rules.OCCASION.
+OCCASIONS = vocabulary.OCCASIONS
 TIME_ZONES = (
     "UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Berlin", "Europe/Paris", "Europe/Madrid",
     "Europe/Rome", "Europe/Amsterdam", "Europe/Brussels", "Europe/Vienna", "Europe/Zurich", "Europe/Stockholm",

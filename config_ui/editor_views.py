@@ -24,9 +24,9 @@ from config_ui.page_views import ShopperPick, explain_preview, known_shoppers, r
 from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError
+from core.vocabulary import DEVICES
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, campaign_service, drafts, edits, pages
-from layout_engine.api import DEVICES
 from layout_engine.audience_rules import describe
 from layout_engine.validation import validate_layout
 

@@ -23,18 +23,19 @@ from config_ui.htmx import is_htmx
 from config_ui.views import bp, commit_change
 from core.db import utcnow
 from core.errors import ApiError, NotFound
+from core.vocabulary import DEVICES, MARKETPLACE_CODES
 from core.web import current_user, db_session, services
 from layout_engine import campaign_service, pages
-from layout_engine.api import ATTRIBUTE_NAME, DEVICES, MAX_ATTRIBUTES
 from layout_engine.audience_rules import explain
 from layout_engine.audiences import ShopperContext
 from layout_engine.campaign_rules import LocalTimeError, apply_effects, to_utc
 from layout_engine.resolve import is_visible
 from layout_engine.service import ResolveQuery
+from layout_engine.shopper_query import parse_shopper_query
 from layout_engine.validation import validate_layout
 from shoppers import service as shopper_service
 
-MARKETPLACES = ("US", "DE")
+MARKETPLACES = MARKETPLACE_CODES
 
 
 @bp.get("/")
@@ -170,43 +171,26 @@ class ShopperPick:
 def read_pick(args: MultiDict[str, str], marketplace: str, default_user: str | None = None) -> ShopperPick:
     """The picker's query parameters: user_id, locale, device, at (ISO UTC, or a wall time in the
     marketplace's zone), and attributes as `attr.<name>=value` or `attr_name`/`attr_value` rows."""
-    errors: dict[str, str] = {}
     zone = campaign_service.marketplace_zone(marketplace)
+    errors: dict[str, str] = {}
+    at = _instant(args.get("at"), zone, errors)
     user_id = (args.get("user_id") or "").strip() or default_user
-    if user_id is not None and len(user_id) > 100:
-        errors["user_id"] = "a shopper id has at most 100 characters"
-    device = args.get("device") or None
-    if device is not None and device not in DEVICES:
-        errors["device"] = f"one of {', '.join(DEVICES)}"
-    return ShopperPick(zone, user_id, _locale(args.get("locale"), errors), device, _attributes(args, errors),
-                       _instant(args.get("at"), zone, errors), errors)  # fmt: skip
+    locale, device = (args.get("locale") or "").strip() or None, args.get("device") or None
+    pairs = _attribute_pairs(args)
+    parsed = parse_shopper_query(user_id, locale, device, pairs)
+    if isinstance(parsed, list):  # show what was typed, with each problem by its input
+        errors.update({"attributes" if e.field.startswith("attr") else e.field: e.message for e in parsed})
+        return ShopperPick(zone, user_id, locale, device, tuple(pairs), at, errors)
+    attributes = tuple((name, value) for name, value in parsed.attributes if value)  # a blank value says nothing
+    return ShopperPick(zone, parsed.user_id, parsed.locale, parsed.device, attributes, at, errors)
 
 
-def _locale(raw: str | None, errors: dict[str, str]) -> str | None:
-    """Layouts name locales as en or en-US; what people type varies the case."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    if not re.fullmatch(r"[A-Za-z]{2}(-[A-Za-z]{2})?", text):
-        errors["locale"] = "a locale looks like en or en-US"
-        return text
-    language, _, region = text.partition("-")
-    return language.lower() + (f"-{region.upper()}" if region else "")
-
-
-def _attributes(args: MultiDict[str, str], errors: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _attribute_pairs(args: MultiDict[str, str]) -> list[tuple[str, str]]:
+    """`attr.<name>=value` parameters and the picker's filled-in `attr_name`/`attr_value` rows."""
     pairs = [(k[len("attr.") :], v) for k, v in args.items(multi=True) if k.startswith("attr.")]
     pairs += list(zip(args.getlist("attr_name"), args.getlist("attr_value"), strict=False))
-    found: dict[str, str] = {}
-    for raw_name, raw_value in pairs:
-        name, value = raw_name.strip(), raw_value.strip()
-        if name and ATTRIBUTE_NAME.match(name) and len(value) <= 200:
-            found.update({name: value} if value else {})
-        elif name or value:
-            errors["attributes"] = "names are lower-case letters, digits and _ (up to 40); values up to 200 characters"
-    if len(found) > MAX_ATTRIBUTES:
-        errors["attributes"] = f"at most {MAX_ATTRIBUTES} attributes"
-    return tuple(sorted(found.items()))
+    stripped = [(name.strip(), value.strip()) for name, value in pairs]
+    return [(name, value) for name, value in stripped if name or value]
 
 
 def _instant(raw: str | None, zone: str, errors: dict[str, str]) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, select
@@ -12,17 +13,39 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
 
-ACTIONS = (
-    "sign_in",
-    "sign_in_failed",
-    "save",
-    "publish",
-    "rollback",
-    "user_created",
-    "role_changed",
-    "token_created",
-    "token_revoked",
-)
+
+class AuditAction(StrEnum):
+    """Every action the log records; `record` refuses any other, and the audit screen filters by these."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SAVE = "save"
+    PUBLISH = "publish"
+    ROLLBACK = "rollback"
+    USER_CREATED = "user_created"
+    ROLE_CHANGED = "role_changed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    EXPERIMENT_CREATED = "experiment_created"
+    EXPERIMENT_STARTED = "experiment_started"
+    EXPERIMENT_STOPPED = "experiment_stopped"
+    EXPERIMENT_UPDATED = "experiment_updated"
+    EXPERIMENT_RERANDOMIZED = "experiment_rerandomized"
+    EXPERIMENT_SHIPPED = "experiment_shipped"
+    AUDIENCE_CREATED = "audience_created"
+    AUDIENCE_UPDATED = "audience_updated"
+    AUDIENCE_DELETED = "audience_deleted"
+    CAMPAIGN_CREATED = "campaign_created"
+    CAMPAIGN_UPDATED = "campaign_updated"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    CAMPAIGN_RESUMED = "campaign_resumed"
+    CAMPAIGN_ENDED = "campaign_ended"
+    CAMPAIGN_DELETED = "campaign_deleted"
+    SHOPPER_OPTED_OUT = "shopper_opted_out"
+    SHOPPER_ERASED = "shopper_erased"
+
+
+ACTIONS: tuple[AuditAction, ...] = tuple(AuditAction)
 
 
 class AuditEvent(Base):
@@ -50,12 +73,14 @@ class AuditEntry:
                 "details": self.details}  # fmt: skip
 
 
-def record(session: Session, actor: str, action: str, target: str = "", **details: Any) -> None:
-    """Add an event to the caller's transaction; the caller commits it with its change."""
-    session.add(AuditEvent(actor=actor, action=action, target=target, details=details))
+def record(session: Session, actor: str, action: AuditAction | str, target: str = "", **details: Any) -> None:
+    """Add an event to the caller's transaction; the caller commits it with its change. An action
+    not in AuditAction is refused (ValueError), so the audit screen can filter by everything logged."""
+    checked = AuditAction(action)
+    session.add(AuditEvent(actor=actor, action=str(checked), target=target, details=details))
 
 
-SIGN_IN_ACTIONS = ("sign_in", "sign_in_failed")
+SIGN_IN_ACTIONS = (AuditAction.SIGN_IN, AuditAction.SIGN_IN_FAILED)
 
 
 def search(

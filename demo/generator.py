@@ -25,20 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.vocabulary import OCCASION_TITLES, OCCASIONS
 from slots.postfilters import CatalogItem
 
 CATEGORIES = (
     "restaurants", "fashion", "electronics", "travel", "entertainment",
     "home", "beauty", "books", "sports", "experiences",
 )  # fmt: skip
-OCCASIONS = (
-    "birthday", "holidays", "thank-you", "wedding", "graduation", "baby", "anniversary", "congratulations",
-)  # fmt: skip
-OCCASION_TITLES = {
-    "birthday": "Birthday", "holidays": "Holidays", "thank-you": "Thank-you", "wedding": "Wedding",
-    "graduation": "Graduation", "baby": "New baby", "anniversary": "Anniversary",
-    "congratulations": "Congratulations",
-}  # fmt: skip
 PRICE_POINTS = (10.0, 15.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0)
 BRANDS = {
     "restaurants": ("Olive & Thyme Bistro", "Ember Grill House", "Sakura Noodle Bar", "Little Lisbon Café"),

@@ -23,14 +23,13 @@ from catalog.models import CatalogItemRow
 from demo import generator
 from demo.experiments import seed_experiments
 from demo.pages import birthday_layout, curated_picks, home_layout
-from demo.targeting import seed_targeting
+from demo.targeting import DEMO_MARKETPLACES, seed_targeting
 from layout_engine import audience_service, pages
 from layout_engine.models import Page
 from shoppers.models import ShopperInteraction
 from shoppers.service import rebuild_profiles
 
-MARKETPLACES = ("US", "DE")
-CURRENCY = {"US": "USD", "DE": "EUR"}
+MARKETPLACES = DEMO_MARKETPLACES
 T = TypeVar("T")
 
 

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from core.vocabulary import MARKETPLACES
 from demo.pages import birthday_recs_first_layout, curated_picks
 from layout_engine import audience_service, campaign_service, pages
 from shoppers.ingest import ingest
@@ -42,8 +43,8 @@ from slots.postfilters import CatalogItem
 
 ACTOR = "demo-seed"
 BATCH = 250  # events per ingestion batch, as a storefront would send them
-ZONES = {"US": "America/New_York", "DE": "Europe/Berlin"}
-CURRENCY = {"US": "USD", "DE": "EUR"}
+DEMO_MARKETPLACES = ("US", "DE")  # the demo store sells in two of core.vocabulary.MARKETPLACES
+ZONES = {code: MARKETPLACES[code].time_zone for code in DEMO_MARKETPLACES}
 
 AUDIENCES: tuple[dict[str, Any], ...] = (
     {"key": "new-shoppers", "name": "New shoppers",
@@ -240,7 +241,11 @@ def _shopper_events(
             orders += 1
             item = clicked[-1]
             out.append(_event(user, v, 8, "add_to_cart", at + timedelta(minutes=3), page=page, item=item.item_id))
-            order = {"order_id": f"ord-{user}-{v}", "revenue": item.price, "currency": CURRENCY[marketplace]}
+            order = {
+                "order_id": f"ord-{user}-{v}",
+                "revenue": item.price,
+                "currency": MARKETPLACES[marketplace].currency,
+            }
             out.append({**_event(user, v, 9, "order", at + timedelta(minutes=5), item=item.item_id), **order})
     return out
 

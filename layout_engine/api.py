@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +12,11 @@ from flask import Blueprint, Response, jsonify, request
 from core.auth import current_identity, ensure_scope, require_scope
 from core.errors import BadRequest, PreconditionRequired
 from core.web import commit, db_session, json_body, services
-from layout_engine import audience_service, pages
+from layout_engine import audience_service, pages, shopper_query
 from layout_engine.service import ResolveQuery
 
 bp = Blueprint("layout", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
-
-DEVICES = ("desktop", "mobile", "tablet", "app")
-ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
-MAX_ATTRIBUTES = 20
 
 
 def _identity_name() -> str:
@@ -161,20 +156,11 @@ def _resolve_query(slug: str) -> ResolveQuery:
 
 def shopper_args(args: Mapping[str, str]) -> tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]:
     """(user_id, locale, device, attr.*) from a query string, checked and normalized as the resolver
-    reads them; each bad one is a 400 naming the parameter."""
-    device = args.get("device") or None
-    if device is not None and device not in DEVICES:
-        raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
-    user_id = args.get("user_id") or None
-    if user_id is not None and len(user_id) > 100:
-        raise BadRequest("user_id is longer than 100 characters", [{"path": "user_id", "message": "too long"}])
-    locale = args.get("locale") or None
-    if locale is not None and not _is_locale(locale):
-        raise BadRequest("locale must look like en or en-US", [{"path": "locale", "message": "bad format"}])
-    if locale is not None:  # layouts name locales as en or en-US; shoppers' browsers vary the case
-        language, _, region = locale.partition("-")
-        locale = language.lower() + (f"-{region.upper()}" if region else "")
-    return user_id, locale, device, _attributes(args)
+    reads them (layout_engine.shopper_query); any bad one is a 400 naming each bad parameter."""
+    parsed = shopper_query.parse_query_args(args)
+    if isinstance(parsed, list):
+        raise BadRequest("; ".join(f"{e.field}: {e.message}" for e in parsed), [e.as_dict() for e in parsed])
+    return parsed.user_id, parsed.locale, parsed.device, parsed.attributes
 
 
 def parse_at(text: str | None) -> datetime | None:
@@ -190,24 +176,3 @@ def parse_at(text: str | None) -> datetime | None:
         raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
                          [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
     return at
-
-
-def _attributes(args: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The storefront's custom attributes, `attr.<name>=<value>`, for audience rules."""
-    found = []
-    for name, value in args.items():
-        if not name.startswith("attr."):
-            continue
-        short = name[len("attr.") :]
-        if not ATTRIBUTE_NAME.match(short) or len(value) > 200:
-            raise BadRequest(f"{name}: names are lower-case letters, digits and _ (up to 40), values up to 200",
-                             [{"path": name, "message": "bad custom attribute"}])  # fmt: skip
-        found.append((short, value))
-    if len(found) > MAX_ATTRIBUTES:
-        raise BadRequest(f"at most {MAX_ATTRIBUTES} attr.* parameters", [{"path": "attr", "message": "too many"}])
-    return tuple(sorted(found))
-
-
-def _is_locale(text: str) -> bool:
-    language, _, region = text.partition("-")
-    return len(language) == 2 and language.isalpha() and (not region or (len(region) == 2 and region.isalpha()))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -30,6 +29,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from core.vocabulary import DEVICES, MARKETPLACE_CODES, OCCASIONS, is_custom_attribute
 from layout_engine.validation import Problem, json_pointer
 
 RULE_SCHEMA_PATH = Path(__file__).parent / "schemas" / "audience_rule.schema.json"
@@ -41,7 +41,6 @@ _PHRASES = {"eq": "is ", "neq": "is not ", "in": "is one of ", "not_in": "is not
 _PHRASES |= {"exists": "is known"} | {op: f"{symbol} " for op, symbol in _SYMBOLS.items()}
 _NUMERIC_OPS = frozenset({*_SYMBOLS, "between"})
 _LISTS = (list, tuple, set, frozenset)
-_CUSTOM_NAME = re.compile(r"attr\.[a-z0-9_]{1,40}")
 # Raw JSON nesting checked before the schema runs: ~20 groups, far inside the validator's recursion limit
 # (it overflows near 100), and enough to report an 11th group at its own path.
 _MAX_NESTING = 40
@@ -71,12 +70,11 @@ def _registry(*attributes: Attribute) -> Mapping[str, Attribute]:
     return MappingProxyType({a.name: a for a in attributes})
 
 
-_OCCASIONS = ("birthday", "mothers-day", "holidays", "thank-you", "anniversary", "wedding")
 ATTRIBUTES: Mapping[str, Attribute] = _registry(
-    Attribute("marketplace", "string", "Marketplace", ("US", "DE", "GB", "FR")),
+    Attribute("marketplace", "string", "Marketplace", MARKETPLACE_CODES),
     Attribute("locale", "string", "Locale, such as en-US"),
     Attribute("language", "string", "Language, such as en"),
-    Attribute("device", "string", "Device", ("desktop", "mobile", "tablet", "app")),
+    Attribute("device", "string", "Device", DEVICES),
     Attribute("known", "boolean", "Signed-in shopper (the request carried a user id)"),
     Attribute("orders", "number", "Number of orders"),
     Attribute("revenue", "number", "Revenue to date"),
@@ -90,7 +88,7 @@ ATTRIBUTES: Mapping[str, Attribute] = _registry(
     Attribute("rfm.score", "number", "RFM score, 3 to 15"),
     Attribute("rfm.tier", "string", "RFM tier", ("top", "middle", "bottom")),
     Attribute("lifecycle", "string", "Lifecycle stage", ("new", "active", "dormant", "re-engaged")),
-    Attribute("favourite_occasions", "list", "Favourite occasions", _OCCASIONS),
+    Attribute("favourite_occasions", "list", "Favourite occasions", OCCASIONS),
     Attribute("favourite_categories", "list", "Favourite categories"),
 )
 
@@ -99,7 +97,7 @@ def _attribute(name: str) -> Attribute | None:
     """Custom storefront attributes are open-ended strings, so they are recognised by name rather than listed."""
     if name in ATTRIBUTES:
         return ATTRIBUTES[name]
-    if _CUSTOM_NAME.fullmatch(name):
+    if is_custom_attribute(name):
         return Attribute(name, "string", f"Storefront attribute {name[5:]}")
     return None
 

@@ -23,6 +23,7 @@ from core import audit, changes
 from core.changes import RulesChanged
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from core.vocabulary import is_request_attribute
 from layout_engine.audience_rules import Explanation, attributes_used, describe, evaluate, explain, validate_rule
 from layout_engine.audiences import BUILTIN, Rule
 from layout_engine.models import AudienceRow, CampaignRow, LayoutVersion, Page
@@ -306,7 +307,7 @@ def estimate_size(
 
 def shared_shoppers_test(session: Session, now: datetime) -> Callable[[str | None, str | None], bool]:
     """Whether two audiences may share shoppers, for campaign overlap warnings: yes when a known
-    shopper matches both, or when either rule reads request attributes (device, locale, `attr.*`),
+    shopper or an anonymous visitor matches both, or when either rule reads request attributes (device, locale, `attr.*`),
     which profiles cannot tell. `loyal-customers` and `returning-customers` share every loyal one."""
     rules = rules_in_force(session)
 
@@ -314,18 +315,17 @@ def shared_shoppers_test(session: Session, now: datetime) -> Callable[[str | Non
         first, second = rules.get(a or ""), rules.get(b or "")
         if first is None or second is None:
             return False
-        if (attributes_used(first) | attributes_used(second)) & REQUEST_ATTRIBUTES or any(
-            name.startswith("attr.") for name in attributes_used(first) | attributes_used(second)
-        ):
+        if any(is_request_attribute(n) and n != "known" for n in attributes_used(first) | attributes_used(second)):
             return True
+        # `known` is a request fact too, but it has only two values: try the anonymous visitor
+        # (no profile, so no profile facts) as well as each known shopper.
         _known, sample = _sample_facts(session, now)
-        base = {"known": True}
-        return any(evaluate(first, {**base, **f}) and evaluate(second, {**base, **f}) for f in sample)
+        visitors = [{"known": False}, *({"known": True, **f} for f in sample)]
+        return any(evaluate(first, v) and evaluate(second, v) for v in visitors)
 
     return meet
 
 
-REQUEST_ATTRIBUTES = frozenset({"marketplace", "locale", "language", "device"})
 _SAMPLE: dict[str, Any] = {}
 
 

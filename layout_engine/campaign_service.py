@@ -24,6 +24,7 @@ from core import audit, changes
 from core.changes import RulesChanged
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from core.vocabulary import MARKETPLACES
 from layout_engine import audience_service
 from layout_engine.campaign_rules import (
     Campaign,
@@ -39,7 +40,7 @@ from layout_engine.models import CampaignRow, LayoutVersion, Page
 from layout_engine.validation import validate_layout
 
 # The zone a marketplace's calendar is drawn in (a campaign keeps its own zone for its window).
-MARKETPLACE_ZONES = {"US": "America/New_York", "DE": "Europe/Berlin", "GB": "Europe/London", "FR": "Europe/Paris"}
+MARKETPLACE_ZONES = {m.code: m.time_zone for m in MARKETPLACES.values()}
 
 
 def marketplace_zone(marketplace: str) -> str:

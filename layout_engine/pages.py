@@ -29,6 +29,7 @@ from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from layout_engine.gates import check_gates
 from layout_engine.models import LayoutVersion, Page
+from layout_engine.shopper_query import check_marketplace
 from layout_engine.validation import validate_layout
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -101,12 +102,11 @@ def checksum(document: Any) -> str:
 
 
 def validate_marketplace(marketplace: str | None) -> str:
-    if not marketplace or not MARKETPLACE.match(marketplace):
-        raise BadRequest(
-            "marketplace must be a two-letter upper-case code such as US or DE",
-            [{"path": "marketplace", "message": "expected two upper-case letters"}],
-        )
-    return marketplace
+    """A marketplace the product sells in (core.vocabulary.MARKETPLACES); else a 400 naming the field."""
+    problem = check_marketplace(marketplace)
+    if problem is not None:
+        raise BadRequest(f"marketplace must be {problem.message}", [problem.as_dict()])
+    return str(marketplace)
 
 
 def create_page(

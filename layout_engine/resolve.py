@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import slots
+from core.vocabulary import FALLBACK_STRATEGIES
 from layout_engine.audiences import ShopperContext, is_member
 from personalization_client.values import Fetch, RecRequest
 from slots import recommendations
@@ -22,7 +23,7 @@ from slots.postfilters import CatalogItem, SlotOutcome, run_curated, run_recomme
 
 MAX_CANDIDATES = 100
 NON_PERSONAL_COUNT = 48  # one shared, cacheable list per non-personal query
-NON_PERSONAL = ("popular", "trending", "similar_items")
+NON_PERSONAL = (*FALLBACK_STRATEGIES, "similar_items")
 OPTED_OUT = "the shopper opted out of personalization; serving the slot's non-personal fallback"
 
 
@@ -94,7 +95,7 @@ def _request(strategy: str, spec: recommendations.RecommendationSpec, context: S
     """Ask for more than `count`: page-wide de-duplication eats some (purchases and filters
     go to the recommender too, so twice `count` plus a little is enough; the fallback tops up)."""
     filters = spec.filters.as_dict()
-    if strategy in ("popular", "trending"):
+    if strategy in FALLBACK_STRATEGIES:
         return RecRequest(strategy, None, NON_PERSONAL_COUNT, context.marketplace, filters=filters)
     if strategy == "similar_items":
         return RecRequest(strategy, None, NON_PERSONAL_COUNT, context.marketplace, spec.anchor_item_id, filters)

@@ -14,14 +14,13 @@ from core import audit
 from core.auth import current_identity, require_scope
 from core.db import utcnow
 from core.errors import BadRequest, PreconditionRequired, ValidationFailed
+from core.vocabulary import check_user_id
 from core.web import commit, db_session, json_body
-from layout_engine import audience_service, campaign_service
+from layout_engine import audience_service, campaign_service, pages
 from layout_engine.api import bp, parse_at, shopper_args
 from layout_engine.audience_rules import validate_rule
 from shoppers import profile as profiles
 from shoppers import service as shopper_service
-
-MAX_USER_ID = 100
 
 
 def _actor() -> str:
@@ -94,7 +93,7 @@ def audience_match(key: str) -> Response:
     """Would this shopper match? `user_id` plus the request attributes the storefront would send."""
     audience = audience_service.get_audience(db_session(), key)
     user_id, locale, device, attributes = shopper_args(request.args)  # checked exactly as resolve checks them
-    marketplace = request.args.get("marketplace") or "US"
+    marketplace = pages.validate_marketplace(request.args.get("marketplace") or "US")
     facts = profiles.request_facts(marketplace, locale, device, user_id is not None, dict(attributes))
     now = parse_at(request.args.get("at")) or utcnow()
     result = audience_service.would_match(db_session(), audience.rule, key, user_id, facts, now)
@@ -200,8 +199,9 @@ def delete_campaign(key: str) -> Response:
 
 
 def _user_id(value: str | None) -> str | None:
-    if value is not None and len(value) > MAX_USER_ID:
-        raise BadRequest("user_id is longer than 100 characters", [{"path": "user_id", "message": "too long"}])
+    """The shopper id in a path, checked by the one user-id rule (core.vocabulary.check_user_id)."""
+    if problem := check_user_id(value):
+        raise BadRequest(f"user_id: {problem}", [{"path": "user_id", "message": problem}])
     return value or None
 
 

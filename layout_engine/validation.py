@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import slots
+from core.vocabulary import schema_enums
 
 LAYOUT_SCHEMA_PATH = Path(__file__).parent / "schemas" / "layout.v1.schema.json"
 
@@ -33,7 +34,7 @@ class Problem:
 
 @cache
 def layout_schema() -> Mapping[str, Any]:
-    return json.loads(LAYOUT_SCHEMA_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return schema_enums(json.loads(LAYOUT_SCHEMA_PATH.read_text(encoding="utf-8")))  # type: ignore[no-any-return]
 
 
 @cache

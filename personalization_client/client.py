@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from core.cache import MemoryCache
+from core.vocabulary import FALLBACK_STRATEGIES
 from personalization_client.breaker import BreakerPolicy, CircuitBreaker
 from personalization_client.errors import BatchUnsupported, CircuitOpen, RecommenderError, RecommenderRejected
 from personalization_client.transports import Transport
 from personalization_client.values import Candidate, Fetch, Recommendation, RecRequest
 
-NON_PERSONAL = frozenset({"popular", "trending", "similar_items"})
+NON_PERSONAL = frozenset({*FALLBACK_STRATEGIES, "similar_items"})
 BATCH = "batch"  # the breaker name of the batch endpoint
 T = TypeVar("T")
 

@@ -3,7 +3,8 @@
 A slot type is a name, a settings JSON Schema (a file in `slots/schemas/`,
 versioned in its name) and a few pure functions that say which catalog items
 its settings refer to. Adding a type = one module + one schema file + one line
-in `_MODULES`; the editor and the validators pick it up from here.
+in `_MODULES`; the editor and the validators pick it up from here. Lists of allowed
+values are named in a schema by `x-tessera-vocabulary` and filled in from `core.vocabulary`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+
+from core.vocabulary import schema_enums
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _MODULES = ("hero_banner", "rich_text", "product_grid", "occasion_links", "recommendations")
@@ -52,7 +55,7 @@ class SlotType:
 @cache
 def load_schema(name: str) -> Mapping[str, Any]:
     with open(SCHEMA_DIR / f"{name}.v1.schema.json", encoding="utf-8") as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        return schema_enums(json.load(handle))  # type: ignore[no-any-return]
 
 
 @cache

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+
+from core import audit
+from core.audit import AuditAction
+from tests.integration.test_experiments_api import create as create_experiment
+from tests.integration.test_experiments_api import page  # noqa: F401  (a fixture)
 from tests.integration.test_pages_api import create_page, save
 
 
@@ -45,3 +52,23 @@ def test_sign_ins_are_logged_and_shown_to_admins_only(client: Any, sign_in: Any)
     sign_in("admin")
     admin_page = client.get("/audit?action=sign_in").get_data(as_text=True)
     assert admin_page.count("<td>sign in</td>") == 2
+
+
+@pytest.mark.usefixtures("page")
+def test_the_filter_offers_every_action_and_finds_experiment_starts(
+    client: Any, admin_headers: dict[str, str], sign_in: Any
+) -> None:
+    assert create_experiment(client, admin_headers).status_code == 201
+    assert client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers).status_code == 200
+    sign_in("admin")
+    screen = client.get("/audit").get_data(as_text=True)
+    offered = re.findall(r'<option value="([a-z_]+)"', screen)
+    assert offered == [a.value for a in AuditAction]
+    started = client.get("/audit?action=experiment_started").get_data(as_text=True)
+    assert started.count("<td>experiment started</td>") == 1 and "<td>experiment created</td>" not in started
+
+
+def test_an_action_the_log_does_not_know_is_refused(db_session: Any) -> None:
+    with pytest.raises(ValueError):
+        audit.record(db_session, "someone", "page_renamed", "US/home")
+    assert AuditAction("campaign_paused") is AuditAction.CAMPAIGN_PAUSED

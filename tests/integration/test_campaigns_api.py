@@ -321,6 +321,16 @@ def test_campaigns_for_audiences_that_share_shoppers_are_warned_about_and_disjoi
     assert create(client, admin_headers, "for-anonymous", priority=300, audience="anonymous")["warnings"] == []
 
 
+def test_campaigns_for_anonymous_visitors_and_new_customers_are_warned_about(
+    client: Any, admin_headers: dict[str, str], store: list[str]
+) -> None:
+    """An anonymous visitor has no orders, so is a new customer too: the two audiences share shoppers."""
+    post_events(client, admin_headers, [an_order("cmp-loyal", store[0])])
+    create(client, admin_headers, "for-new", priority=100, audience="new-customers")
+    [warning] = create(client, admin_headers, "for-anonymous", priority=200, audience="anonymous")["warnings"]
+    assert (warning["other"], warning["wins"]) == ("for-new", True)
+
+
 # ----------------------------------------------------------------------------- pause, end, delete
 
 

@@ -107,7 +107,8 @@ def test_explain_needs_an_admin_token_and_traces_each_step(
 @pytest.mark.parametrize(
     ("query", "field"),
     [({"marketplace": "usa"}, "marketplace"), ({"marketplace": "US", "device": "fridge"}, "device"),
-     ({"marketplace": "US", "locale": "english"}, "locale")],
+     ({"marketplace": "US", "locale": "english"}, "locale"), ({"marketplace": "XX"}, "marketplace"),
+     ({"marketplace": "US", "user_id": "u" * 101}, "user_id"), ({"marketplace": "US", "attr.Bad": "x"}, "attr.Bad")],
 )  # fmt: skip
 def test_bad_parameters_are_a_400_naming_the_field(
     client: Any, published: dict[str, Any], query: dict[str, str], field: str

@@ -1,0 +1,98 @@
+"""The shopper part of a query: who a page is resolved for (user_id, locale, device, attr.*) and where.
+
+Contract: pure (no Flask, SQLAlchemy or I/O). `parse_shopper_query` checks and normalizes the values
+exactly as the resolver reads them and returns either a `ShopperQuery` or every problem as a
+`FieldError` naming its query parameter; it never raises and never fixes a bad value. The resolve
+API turns errors into a 400 whose JSON names the field, the UI shows them next to its inputs, and
+the audience match and shopper endpoints check user ids with the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.vocabulary import (
+    CUSTOM_ATTRIBUTE_NAME,
+    CUSTOM_ATTRIBUTE_PREFIX,
+    DEVICES,
+    MARKETPLACES,
+    MAX_CUSTOM_ATTRIBUTE_VALUE,
+    MAX_CUSTOM_ATTRIBUTES,
+    check_user_id,
+)
+
+LOCALE = re.compile(r"([A-Za-z]{2})(?:-([A-Za-z]{2}))?")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with one query parameter: `field` is its name (`attr.<name>` for a custom attribute)."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ShopperQuery:
+    """A checked shopper: locale cased as layouts name locales (en-US), attributes sorted by name."""
+
+    user_id: str | None = None
+    locale: str | None = None
+    device: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+def parse_shopper_query(
+    user_id: str | None, locale: str | None, device: str | None, attributes: Iterable[tuple[str, str]] = ()
+) -> ShopperQuery | list[FieldError]:
+    """The shopper, or every field that is wrong. Empty strings count as not given."""
+    errors: list[FieldError] = []
+    if problem := check_user_id(user_id or None):
+        errors.append(FieldError("user_id", problem))
+    if device and device not in DEVICES:
+        errors.append(FieldError("device", f"one of {', '.join(DEVICES)}"))
+    cased = cased_locale(locale or "")
+    if locale and cased is None:
+        errors.append(FieldError("locale", "a locale looks like en or en-US"))
+    found = _attributes(attributes, errors)
+    if errors:
+        return errors
+    return ShopperQuery(user_id or None, cased, device or None, found)
+
+
+def parse_query_args(args: Mapping[str, str]) -> ShopperQuery | list[FieldError]:
+    """The shopper from a resolve-style query string: `user_id`, `locale`, `device`, `attr.<name>`."""
+    prefix = CUSTOM_ATTRIBUTE_PREFIX
+    attributes = [(name[len(prefix) :], value) for name, value in args.items() if name.startswith(prefix)]
+    return parse_shopper_query(args.get("user_id"), args.get("locale"), args.get("device"), attributes)
+
+
+def check_marketplace(code: str | None) -> FieldError | None:
+    """None for a marketplace the product sells in (core.vocabulary.MARKETPLACES), else the problem."""
+    if code in MARKETPLACES:
+        return None
+    return FieldError("marketplace", f"one of {', '.join(MARKETPLACES)}")
+
+
+def cased_locale(text: str) -> str | None:
+    """en-us → en-US, as layouts name locales; None when `text` is no locale."""
+    found = LOCALE.fullmatch(text)
+    return found[1].lower() + (f"-{found[2].upper()}" if found[2] else "") if found else None
+
+
+def _attributes(pairs: Iterable[tuple[str, str]], errors: list[FieldError]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if not CUSTOM_ATTRIBUTE_NAME.fullmatch(name) or len(value) > MAX_CUSTOM_ATTRIBUTE_VALUE:
+            message = "names are lower-case letters, digits and _ (up to 40); values up to 200 characters"
+            errors.append(FieldError(f"{CUSTOM_ATTRIBUTE_PREFIX}{name}", message))
+        else:
+            found[name] = value
+    if len(found) > MAX_CUSTOM_ATTRIBUTES:
+        errors.append(FieldError("attr", f"at most {MAX_CUSTOM_ATTRIBUTES} attributes"))
+    return tuple(sorted(found.items()))
