@@ -8,12 +8,14 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from config_ui.access import require_role
-from config_ui.views import bp
+from config_ui.views import ui_blueprint
 from core import audit
 from core.auth import SCOPES, create_token, list_tokens, revoke_token
 from core.errors import ApiError
 from core.users import ROLES, create_user, list_users, set_role
 from core.web import current_user, db_session
+
+bp = ui_blueprint("ui_admin", __name__)
 
 
 def _admin_page(status: int = 200, **extra: Any) -> Any:
@@ -25,13 +27,13 @@ def _admin_page(status: int = 200, **extra: Any) -> Any:
 
 @bp.get("/admin")
 @require_role("admin")
-def admin_home() -> Any:
+def list_people() -> Any:
     return _admin_page()
 
 
 @bp.post("/admin/users")
 @require_role("admin")
-def admin_create_user() -> Any:
+def add_user() -> Any:
     form = request.form
     try:
         user = create_user(db_session(), form.get("email", ""), form.get("password", ""), form.get("role", ""))
@@ -41,22 +43,22 @@ def admin_create_user() -> Any:
     audit.record(db_session(), current_user().email, "user_created", user.email, role=user.role)
     db_session().commit()
     flash(f"{user.email} can now sign in as {user.role}.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)
 
 
 @bp.post("/admin/users/<int:user_id>/role")
 @require_role("admin")
-def admin_set_role(user_id: int) -> Any:
+def set_user_role(user_id: int) -> Any:
     user = set_role(db_session(), user_id, request.form.get("role", ""))
     audit.record(db_session(), current_user().email, "role_changed", user.email, role=user.role)
     db_session().commit()
     flash(f"{user.email} is now {user.role}.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)
 
 
 @bp.post("/admin/tokens")
 @require_role("admin")
-def admin_create_token() -> Any:
+def issue_token() -> Any:
     name = request.form.get("name", "").strip()
     scopes = frozenset(s for s in request.form.getlist("scopes") if s in SCOPES)
     if not name or not scopes:
@@ -73,9 +75,9 @@ def admin_create_token() -> Any:
 
 @bp.post("/admin/tokens/<int:token_id>/revoke")
 @require_role("admin")
-def admin_revoke_token(token_id: int) -> Any:
+def revoke_api_token(token_id: int) -> Any:
     name = revoke_token(db_session(), token_id)
     audit.record(db_session(), current_user().email, "token_revoked", name)
     db_session().commit()
     flash(f"Token {name} no longer works.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)

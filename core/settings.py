@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+# What one process can serve: the storefront's JSON (resolve, events, privacy), the admin
+# UI and API, and the analytics (experiment results, timelines, planner). Production runs
+# storefront workers apart from the others, so an editor or an analysis never takes a shopper's thread.
+SURFACES = ("storefront", "admin", "analytics")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class Settings:
     pointer_ttl_s: float = 5.0
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
+    analysis_threads: int = 2
+    surfaces: tuple[str, ...] = SURFACES
     secure_cookies: bool = False
     testing: bool = False
 
@@ -69,12 +76,29 @@ class Settings:
             slot_timeout_ms=int(env.get("TESSERA_SLOT_TIMEOUT_MS", "100")),
             worker_threads=int(env.get("TESSERA_WORKER_THREADS", "32")),
             exposure_flush_s=float(env.get("TESSERA_EXPOSURE_FLUSH_S", "1")),
+            analysis_threads=int(env.get("TESSERA_ANALYSIS_THREADS", "2")),
+            surfaces=parse_surfaces(env.get("TESSERA_SURFACES", ",".join(SURFACES))),
             secure_cookies=env.get("TESSERA_SECURE_COOKIES", "") in ("1", "true", "yes"),
         )
         settings = replace(settings, **(overrides or {}))
+        settings = replace(settings, surfaces=parse_surfaces(settings.surfaces))
         if not settings.secret_key:
             settings = replace(settings, secret_key=_instance_secret(settings.instance_path))
         return settings
+
+
+def parse_surfaces(value: str | Iterable[str]) -> tuple[str, ...]:
+    """`"storefront,admin"` (or a sequence of names) as known surface names, in the order given;
+    an unknown or missing name is an error that names it, never a silently smaller app."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+    unknown = [name for name in cleaned if name not in SURFACES]
+    if unknown:
+        raise ValueError(f"unknown surface {', '.join(map(repr, unknown))} in TESSERA_SURFACES={value!r}; "
+                         f"choose from {', '.join(SURFACES)}")  # fmt: skip
+    if not cleaned:
+        raise ValueError(f"TESSERA_SURFACES={value!r} names no surface; choose from {', '.join(SURFACES)}")
+    return cleaned
 
 
 def _instance_secret(instance_path: Path) -> str:

@@ -1,27 +1,22 @@
-"""JSON API: the admin endpoints (pages, versions, diff, publish) and the storefront's resolve."""
+"""Pages admin API (`pages_api`): create and list pages, save and read versions, diff, publish.
+
+The storefront's resolve is in `storefront.api`.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from core.auth import current_identity, ensure_scope, require_scope
+from core.auth import current_identity, require_scope
 from core.errors import BadRequest, PreconditionRequired
 from core.web import db_session, json_body, services
 from layout_engine import audience_service, pages
-from layout_engine.service import ResolveQuery
 
-bp = Blueprint("layout", __name__, url_prefix="/api/v1")
+bp = Blueprint("pages_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
-
-DEVICES = ("desktop", "mobile", "tablet", "app")
-ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
-MAX_ATTRIBUTES = 20
 
 
 def _identity_name() -> str:
@@ -119,7 +114,7 @@ def diff_versions(slug: str) -> Response:
 
 @bp.post("/pages/<slug>/publish")
 @require_scope("admin")
-def publish(slug: str) -> Response:
+def publish_page(slug: str) -> Response:
     page = _page_from_args(slug)
     if_match = request.headers.get("If-Match")
     if not if_match:
@@ -133,84 +128,3 @@ def publish(slug: str) -> Response:
         log.exception("could not write the new pointer after publishing %s/%s", page.marketplace, slug)
         body["invalidation"] = "pending"
     return _with_etag(body, published)
-
-
-@bp.get("/pages/<slug>/resolve")
-def resolve(slug: str) -> Response:
-    query = _resolve_query(slug)
-    if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
-        _ensure_previewer()
-    response = jsonify(services().resolver.resolve(query))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _ensure_previewer() -> None:
-    """A token with the `preview` scope (or `admin`) may preview; shoppers may not."""
-    identity = current_identity()
-    if identity is None or not identity.has_scope("admin"):
-        ensure_scope("preview")
-
-
-def _resolve_query(slug: str) -> ResolveQuery:
-    args = request.args
-    marketplace = pages.validate_marketplace(args.get("marketplace"))
-    user_id, locale, device, attributes = shopper_args(args)
-    explain = args.get("explain") in ("1", "true")
-    preview_variant = args.get("preview_variant") or None
-    at = parse_at(args.get("at"))
-    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, attributes, at)
-
-
-def shopper_args(args: Mapping[str, str]) -> tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]:
-    """(user_id, locale, device, attr.*) from a query string, checked and normalized as the resolver
-    reads them; each bad one is a 400 naming the parameter."""
-    device = args.get("device") or None
-    if device is not None and device not in DEVICES:
-        raise BadRequest(f"device must be one of {', '.join(DEVICES)}", [{"path": "device", "message": "unknown"}])
-    user_id = args.get("user_id") or None
-    if user_id is not None and len(user_id) > 100:
-        raise BadRequest("user_id is longer than 100 characters", [{"path": "user_id", "message": "too long"}])
-    locale = args.get("locale") or None
-    if locale is not None and not _is_locale(locale):
-        raise BadRequest("locale must look like en or en-US", [{"path": "locale", "message": "bad format"}])
-    if locale is not None:  # layouts name locales as en or en-US; shoppers' browsers vary the case
-        language, _, region = locale.partition("-")
-        locale = language.lower() + (f"-{region.upper()}" if region else "")
-    return user_id, locale, device, _attributes(args)
-
-
-def parse_at(text: str | None) -> datetime | None:
-    """`at=2026-05-03T10:00:00Z` (or with an offset): the instant a preview resolves at."""
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-        at = at.astimezone(UTC) if at.tzinfo is not None else None
-    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
-        at = None
-    if at is None:
-        raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
-                         [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
-    return at
-
-
-def _attributes(args: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The storefront's custom attributes, `attr.<name>=<value>`, for audience rules."""
-    found = []
-    for name, value in args.items():
-        if not name.startswith("attr."):
-            continue
-        short = name[len("attr.") :]
-        if not ATTRIBUTE_NAME.match(short) or len(value) > 200:
-            raise BadRequest(f"{name}: names are lower-case letters, digits and _ (up to 40), values up to 200",
-                             [{"path": name, "message": "bad custom attribute"}])  # fmt: skip
-        found.append((short, value))
-    if len(found) > MAX_ATTRIBUTES:
-        raise BadRequest(f"at most {MAX_ATTRIBUTES} attr.* parameters", [{"path": "attr", "message": "too many"}])
-    return tuple(sorted(found))
-
-
-def _is_locale(text: str) -> bool:
-    language, _, region = text.partition("-")
-    return len(language) == 2 and language.isalpha() and (not region or (len(region) == 2 and region.isalpha()))

@@ -105,6 +105,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
     yield application
     services = application.extensions["tessera"]
     services.executor.shutdown(wait=True)
+    services.analytics_executor.shutdown(wait=True)
     services.exposures.close()
     _empty_tables(services.db)
     services.db.dispose()
