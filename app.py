@@ -1,7 +1,9 @@
 """Tessera's application factory: wires settings, database, cache, recommender and blueprints.
 
 `flask --app app ...` and `gunicorn 'app:create_app()'` both come through here;
-nothing is built at import time.
+nothing is built at import time. `TESSERA_SURFACES` (or the `surfaces` setting) says
+which surfaces this process serves: `storefront` (resolve, events, privacy),
+`admin` (the UI and the admin API) and `analytics` (results, timelines, planner).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Blueprint, Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,32 +45,43 @@ class Services:
     executor: ThreadPoolExecutor
     exposures: ExposureRecorder
     experiments: ExperimentChooser
+    analytics_executor: ThreadPoolExecutor  # analyses only, see experiments.analysis_pool
     dispatcher: Dispatcher
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(config)
     configure_logging(settings.log_level)
-    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False, static_folder=None)
     app.config.update(
-        SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # event batches and layouts are far smaller; refuse floods early
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["tessera"] = build_services(settings)
     web.install(app)
-    csrf.protect(app)
-    app.jinja_env.globals["current_user"] = web.current_user
-    register_error_handlers(app)
+    register_error_handlers(app, json_everywhere="admin" not in settings.surfaces)
     _register_hooks()
-    _register_blueprints(app)
+    if "admin" in settings.surfaces:
+        _set_up_ui(app, settings)
+    for surface in settings.surfaces:
+        for blueprint in _surface_blueprints(surface):
+            app.register_blueprint(blueprint)
     _register_health(app)
     _register_cli(app)
     return app
+
+
+def _set_up_ui(app: Flask, settings: Settings) -> None:
+    """Sessions, CSRF and the template globals: only the admin surface has screens and cookies."""
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+    )
+    csrf.protect(app)
+    app.jinja_env.globals["current_user"] = web.current_user
 
 
 def build_services(settings: Settings) -> Services:
@@ -80,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     )
     client = PersonalizationClient(make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
+    analytics_executor = ThreadPoolExecutor(max_workers=settings.analysis_threads, thread_name_prefix="analysis")
     recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
     chooser = ExperimentChooser(db, recorder)
     resolver = build_page_resolver(
@@ -91,9 +105,10 @@ def build_services(settings: Settings) -> Services:
         pointer_ttl_s=settings.pointer_ttl_s,
         variants=chooser,
     )
-    _warm_up(client.transport, resolver)
+    if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
+        _warm_up(client.transport, resolver)
     dispatcher = Dispatcher(_effects(resolver, chooser, cache))
-    return Services(settings, db, cache, client, resolver, executor, recorder, chooser, dispatcher)
+    return Services(settings, db, cache, client, resolver, executor, recorder, chooser, analytics_executor, dispatcher)
 
 
 def _effects(resolver: PageResolver, chooser: ExperimentChooser, cache: Cache) -> dict[type, list[Handler]]:
@@ -131,23 +146,40 @@ def _register_hooks() -> None:
     register_experiment_hooks()
 
 
-def _register_blueprints(app: Flask) -> None:
-    import config_ui.admin_views  # noqa: F401 - adds people and tokens to the UI blueprint
-    import config_ui.audience_views  # noqa: F401 - adds the audience rule builder to the UI blueprint
-    import config_ui.audit_views  # noqa: F401 - adds the audit routes to the UI and API blueprints
-    import config_ui.auth_views  # noqa: F401 - adds the sign-in routes to the UI blueprint
-    import config_ui.campaign_views  # noqa: F401 - adds the campaign list, calendar and editor to the UI blueprint
-    import config_ui.editor_views  # noqa: F401 - adds the page editor to the UI blueprint
-    import config_ui.experiment_views  # noqa: F401 - adds the experiment screens to the UI blueprint
-    import config_ui.history_views  # noqa: F401 - adds diff, publish and revert to the UI blueprint
-    import config_ui.page_views  # noqa: F401 - adds the page screens to the UI blueprint
-    import experiments.api  # noqa: F401 - adds the experiments API to the API blueprint
-    import layout_engine.targeting_api  # noqa: F401 - adds audiences, campaigns and shoppers to the API blueprint
-    from config_ui.views import bp as ui_bp
-    from layout_engine.api import bp as layout_bp
+def _surface_blueprints(surface: str) -> tuple[Blueprint, ...]:
+    """The blueprints one surface serves; imported here so a storefront process never loads the UI."""
+    if surface == "storefront":
+        from storefront.api import bp as storefront
 
-    app.register_blueprint(layout_bp)
-    app.register_blueprint(ui_bp)
+        return (storefront,)
+    if surface == "analytics":
+        from experiments.analytics_api import bp as analytics_api
+
+        return (analytics_api,)
+    return _admin_blueprints()
+
+
+def _admin_blueprints() -> tuple[Blueprint, ...]:
+    """The admin API and the UI: `ui` owns the templates and static files the screens share."""
+    from config_ui import (
+        admin_views,
+        audience_views,
+        audit_views,
+        auth_views,
+        campaign_views,
+        editor_views,
+        experiment_views,
+        history_views,
+        page_views,
+        views,
+    )
+    from experiments.api import bp as experiments_api
+    from layout_engine.api import bp as pages_api
+    from layout_engine.targeting_api import bp as targeting_api
+
+    screens = (auth_views, page_views, editor_views, history_views, audience_views, campaign_views,
+               experiment_views, audit_views, admin_views)  # fmt: skip
+    return (pages_api, targeting_api, experiments_api, audit_views.api_bp, views.bp, *(s.bp for s in screens))
 
 
 def _register_health(app: Flask) -> None:

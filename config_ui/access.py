@@ -21,7 +21,7 @@ def require_role(role: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                return redirect(url_for("ui.sign_in", next=request.full_path.rstrip("?")))
+                return redirect(url_for("ui_auth.sign_in", next=request.full_path.rstrip("?")))
             if not user.can(role):
                 return render_template("config_ui/forbidden.html", role=role), 403
             return view(*args, **kwargs)

@@ -7,11 +7,13 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from config_ui.access import require_role
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.auth import SCOPES, create_token, list_tokens, revoke_token
 from core.errors import ApiError, Conflict
 from core.users import ROLES, create_user, list_users, set_role
 from core.web import current_user, db_session
+
+bp = ui_blueprint("ui_admin", __name__)
 
 
 def _admin_page(status: int = 200, **extra: Any) -> Any:
@@ -23,13 +25,13 @@ def _admin_page(status: int = 200, **extra: Any) -> Any:
 
 @bp.get("/admin")
 @require_role("admin")
-def admin_home() -> Any:
+def list_people() -> Any:
     return _admin_page()
 
 
 @bp.post("/admin/users")
 @require_role("admin")
-def admin_create_user() -> Any:
+def add_user() -> Any:
     form = request.form
     try:
         user = create_user(db_session(), form.get("email", ""), form.get("password", ""), form.get("role", ""),
@@ -39,21 +41,21 @@ def admin_create_user() -> Any:
         return _admin_page(exc.status, user_errors=errors, user_form=form, message=exc.message)
     commit_change()
     flash(f"{user.email} can now sign in as {user.role}.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)
 
 
 @bp.post("/admin/users/<int:user_id>/role")
 @require_role("admin")
-def admin_set_role(user_id: int) -> Any:
+def set_user_role(user_id: int) -> Any:
     user = set_role(db_session(), user_id, request.form.get("role", ""), current_user().email)
     commit_change()
     flash(f"{user.email} is now {user.role}.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)
 
 
 @bp.post("/admin/tokens")
 @require_role("admin")
-def admin_create_token() -> Any:
+def issue_token() -> Any:
     name = request.form.get("name", "").strip()
     scopes = frozenset(s for s in request.form.getlist("scopes") if s in SCOPES)
     if not name or not scopes:
@@ -68,8 +70,8 @@ def admin_create_token() -> Any:
 
 @bp.post("/admin/tokens/<int:token_id>/revoke")
 @require_role("admin")
-def admin_revoke_token(token_id: int) -> Any:
+def revoke_api_token(token_id: int) -> Any:
     name = revoke_token(db_session(), token_id, current_user().email)
     commit_change()
     flash(f"Token {name} no longer works.", "success")
-    return redirect(url_for("ui.admin_home"), code=303)
+    return redirect(url_for("ui_admin.list_people"), code=303)

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from config_ui import audience_forms as forms
 from config_ui.access import require_role
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError, Conflict, PreconditionFailed
 from core.web import current_user, db_session
@@ -27,6 +27,8 @@ from layout_engine.audience_rules import ATTRIBUTES
 from layout_engine.audience_service import AudienceInfo
 from layout_engine.shopper_query import FieldError, check_marketplace, parse_shopper_query
 from shoppers import profile as profiles
+
+bp = ui_blueprint("ui_audiences", __name__)
 
 MATCH_LABELS = {"user_id": "User id", "locale": "Locale", "device": "Device", "marketplace": "Marketplace"}
 CUSTOM_FACT = re.compile(r"^(?:attr\.)?([a-z0-9_]{1,40})=(.{0,200})$")
@@ -42,7 +44,7 @@ def list_audiences() -> Any:
 
 @bp.get("/audiences/<key>/size")
 @require_role("viewer")
-def audience_size(key: str) -> Any:
+def count_audience(key: str) -> Any:
     """A list row's estimated size, fetched once the list is shown: each estimate reads the shoppers' profiles."""
     checked = forms.stored(audience_service.get_audience(db_session(), key).rule)
     size = audience_service.estimate_size(db_session(), checked.rule, utcnow()) if checked.is_valid else None
@@ -67,7 +69,7 @@ def create_audience() -> Any:
         return _screen(None, request.form, builder, message=exc.message, errors=exc.errors, status=exc.status)
     commit_change()
     flash(f"Audience {created.key} is saved: pages, campaigns and experiments can aim at it now.", "success")
-    return redirect(url_for("ui.edit_audience", key=created.key), code=303)
+    return redirect(url_for("ui_audiences.edit_audience", key=created.key), code=303)
 
 
 @bp.get("/audiences/<key>")
@@ -95,7 +97,7 @@ def update_audience(key: str) -> Any:
         return _screen(audience, request.form, builder, message=exc.message, errors=exc.errors, status=exc.status)
     commit_change()
     flash(f"Audience {key} is saved.", "success")
-    return redirect(url_for("ui.edit_audience", key=key), code=303)
+    return redirect(url_for("ui_audiences.edit_audience", key=key), code=303)
 
 
 @bp.post("/audiences/<key>/check")
@@ -117,7 +119,7 @@ def delete_audience(key: str) -> Any:
         return _screen(audience, form, forms.from_rule(audience.rule), message=exc.message, status=409)
     commit_change()
     flash(f"Audience {key} is deleted.", "success")
-    return redirect(url_for("ui.list_audiences"), code=303)
+    return redirect(url_for("ui_audiences.list_audiences"), code=303)
 
 
 @bp.post("/audiences/rule/builder")

@@ -1,17 +1,22 @@
-"""The audit log screen, and the same log as JSON for operators."""
+"""The audit log screen (`ui_audit`), and the same log as JSON for operators (`audit_api`, under /api/v1).
+
+Both are the admin surface; they share the filters, so they share this module.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from config_ui.access import require_role
-from config_ui.views import bp
+from config_ui.views import ui_blueprint
 from core import audit
 from core.auth import require_scope
 from core.web import current_user, db_session
-from layout_engine.api import bp as api_bp
+
+bp = ui_blueprint("ui_audit", __name__)
+api_bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
 
 def _filters() -> dict[str, str | None]:
@@ -20,7 +25,7 @@ def _filters() -> dict[str, str | None]:
 
 @bp.get("/audit")
 @require_role("viewer")
-def audit_log() -> Any:
+def show_log() -> Any:
     """Page changes for everyone signed in; sign-in attempts only for admins."""
     filters = _filters()
     is_admin = current_user().can("admin")
@@ -31,5 +36,5 @@ def audit_log() -> Any:
 
 @api_bp.get("/audit")
 @require_scope("admin")
-def audit_json() -> Any:
+def list_events() -> Any:
     return jsonify({"events": [e.as_dict() for e in audit.search(db_session(), **_filters())]})

@@ -7,13 +7,15 @@ import logging
 from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from config_ui.views import bp
+from config_ui.views import ui_blueprint
 from core import audit
 from core.throttle import LoginThrottle
 from core.users import check_credentials
 from core.web import commit, db_session, services
 
 logger = logging.getLogger(__name__)
+
+bp = ui_blueprint("ui_auth", __name__)
 
 
 def _throttle() -> LoginThrottle:
@@ -24,7 +26,7 @@ def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect a signed-in user to another site."""
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("ui.list_pages")
+    return url_for("ui_pages.list_pages")
 
 
 @bp.get("/sign-in")
@@ -33,7 +35,7 @@ def sign_in() -> str:
 
 
 @bp.post("/sign-in")
-def sign_in_submit() -> Response | tuple[str, int]:
+def submit_sign_in() -> Response | tuple[str, int]:
     email, password = request.form.get("email", ""), request.form.get("password", "")
     address = request.remote_addr or "unknown"
     throttle = _throttle()
@@ -62,4 +64,4 @@ def sign_in_submit() -> Response | tuple[str, int]:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     session.clear()
-    return redirect(url_for("ui.sign_in"), code=303)
+    return redirect(url_for("ui_auth.sign_in"), code=303)

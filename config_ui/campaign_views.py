@@ -19,12 +19,14 @@ import slots
 from config_ui import campaign_forms, forms
 from config_ui.access import require_role
 from config_ui.campaign_forms import EffectRow, PageFacts, PlacedErrors
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError, BadRequest, PreconditionFailed
 from core.web import current_user, db_session
 from layout_engine import audience_service, campaign_service, pages
 from layout_engine.campaign_rules import STATUSES, month_calendar, parse_campaign
+
+bp = ui_blueprint("ui_campaigns", __name__)
 
 KINDS = {"patch": "Change a slot's settings", "insert": "Add a slot", "replace": "Serve another saved version"}
 STALE = ("Someone saved this campaign after you opened it, so yours is not saved. Your changes are kept below: "
@@ -47,7 +49,7 @@ def list_campaigns() -> Any:
 
 @bp.get("/campaigns/calendar")
 @require_role("viewer")
-def campaign_calendar() -> Any:
+def show_calendar() -> Any:
     known = _marketplaces()
     marketplace = pages.validate_marketplace(request.args.get("marketplace") or (known[0] if known else "US"))
     zone, now = campaign_service.marketplace_zone(marketplace), utcnow()
@@ -91,7 +93,7 @@ def create_campaign() -> Any:
 
 @bp.get("/campaigns/<key>")
 @require_role("viewer")
-def campaign_detail(key: str) -> Any:
+def show_campaign(key: str) -> Any:
     info = campaign_service.get_campaign(db_session(), key)
     rows = campaign_forms.rows_of_effects(info.campaign.as_dict()["effects"])
     return _render_form(info, campaign_forms.values_of_campaign(info.campaign), rows)
@@ -115,7 +117,7 @@ def update_campaign(key: str) -> Any:
 
 @bp.get("/campaigns/-/effect-row")
 @require_role("editor")
-def campaign_effect_row() -> Any:
+def add_effect_row() -> Any:
     """One effect row: a new blank one (appended by htmx), or `row` again after its page, kind or slot changed."""
     form, raw = request.args, request.args.get("row", "")
     row = (
@@ -130,14 +132,14 @@ def campaign_effect_row() -> Any:
 
 @bp.get("/campaigns/-/effect-row-removed")
 @require_role("editor")
-def remove_campaign_effect() -> Any:
+def remove_effect_row() -> Any:
     """htmx deletes the row itself (hx-swap="delete"); the answer tells the overlap check to look again."""
     return "", 200, {"HX-Trigger-After-Swap": "effects-changed"}
 
 
 @bp.post("/campaigns/-/overlaps")
 @require_role("editor")
-def check_campaign_overlaps() -> Any:
+def check_overlaps() -> Any:
     """Overlap warnings for the unsaved form, once it parses as a campaign."""
     _, _, body = _read_form(request.form)
     body.update({k: v for k, v in STAND_INS.items() if not body.get(k)})
@@ -172,7 +174,7 @@ def end_campaign(key: str) -> Any:
 @require_role("publisher")
 def delete_campaign(key: str) -> Any:
     return _act(key, lambda etag, who: campaign_service.delete_campaign(db_session(), key, etag, who),
-                "is deleted.", url_for("ui.list_campaigns"))  # fmt: skip
+                "is deleted.", url_for("ui_campaigns.list_campaigns"))  # fmt: skip
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def _saved(key: str, done: str, warnings: list[dict[str, Any]]) -> Any:
     count = len(warnings)
     overlaps = f" It overlaps {count} other campaign{'s' * (count != 1)}: see below." if count else ""
     flash(f"Campaign {key} {done}.{overlaps}", "success")
-    return redirect(url_for("ui.campaign_detail", key=key), code=303)
+    return redirect(url_for("ui_campaigns.show_campaign", key=key), code=303)
 
 
 def _act(key: str, action: Callable[[str, str], Any], done: str, then: str | None = None) -> Any:
@@ -192,10 +194,10 @@ def _act(key: str, action: Callable[[str, str], Any], done: str, then: str | Non
         action(request.form.get("etag", ""), current_user().email)
     except ApiError as exc:
         flash(STALE_ACTION if isinstance(exc, PreconditionFailed) else exc.message, "error")
-        return redirect(url_for("ui.campaign_detail", key=key), code=303)
+        return redirect(url_for("ui_campaigns.show_campaign", key=key), code=303)
     commit_change()
     flash(f"Campaign {key} {done}", "success")
-    return redirect(then or url_for("ui.campaign_detail", key=key), code=303)
+    return redirect(then or url_for("ui_campaigns.show_campaign", key=key), code=303)
 
 
 def _read_form(form: Any, key: str | None = None) -> tuple[dict[str, Any], list[EffectRow], dict[str, Any]]:

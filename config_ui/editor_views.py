@@ -21,7 +21,7 @@ from config_ui import forms
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
 from config_ui.page_views import ShopperPick, explain_preview, known_shoppers, read_pick
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError
 from core.vocabulary import DEVICES
@@ -29,6 +29,8 @@ from core.web import current_user, db_session, services
 from layout_engine import audience_service, campaign_service, drafts, edits, pages
 from layout_engine.audience_rules import describe
 from layout_engine.validation import validate_layout
+
+bp = ui_blueprint("ui_editor", __name__)
 
 VISIBILITY_AUDIENCES = ("audience", "hide_from_audience")
 
@@ -56,7 +58,7 @@ def edit_page(marketplace: str, slug: str) -> Any:
 
 @bp.post("/pages/<marketplace>/<slug>/edit/<action>")
 @require_role("editor")
-def edit_action(marketplace: str, slug: str, action: str) -> Any:
+def apply_edit(marketplace: str, slug: str, action: str) -> Any:
     page, draft = _open(marketplace, slug)
     selected = _selected()
     document, selected = _apply(action, draft.document, selected)
@@ -82,7 +84,7 @@ def save_draft(marketplace: str, slug: str) -> Any:
     commit_change()
     merged = f", merged with version {outcome.merged_with} saved meanwhile" if outcome.merged_with else ""
     flash(f"Saved version {outcome.number}{merged}.", "success")
-    target = url_for("ui.page_detail", marketplace=marketplace, slug=slug)
+    target = url_for("ui_pages.show_page", marketplace=marketplace, slug=slug)
     if is_htmx():
         return "", 204, {"HX-Redirect": target}
     return redirect(target, code=303)
@@ -90,7 +92,7 @@ def save_draft(marketplace: str, slug: str) -> Any:
 
 @bp.post("/pages/<marketplace>/<slug>/edit-keep-mine")
 @require_role("editor")
-def keep_mine(marketplace: str, slug: str) -> Any:
+def keep_my_slot(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     draft = drafts.rebase_keeping_mine(db_session(), page, editor_key())
     commit_change()
@@ -99,11 +101,11 @@ def keep_mine(marketplace: str, slug: str) -> Any:
 
 @bp.post("/pages/<marketplace>/<slug>/edit-discard")
 @require_role("editor")
-def discard(marketplace: str, slug: str) -> Any:
+def discard_draft(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     drafts.discard_draft(db_session(), page, editor_key())
     commit_change()
-    return redirect(url_for("ui.page_detail", marketplace=marketplace, slug=slug), code=303)
+    return redirect(url_for("ui_pages.show_page", marketplace=marketplace, slug=slug), code=303)
 
 
 @bp.get("/pages/<marketplace>/<slug>/edit-preview")
@@ -179,7 +181,9 @@ def _visibility(form: Any) -> dict[str, Any]:
 def _respond(page: pages.PageInfo, draft: drafts.DraftInfo, selected: int | None) -> Any:
     if is_htmx():
         return _render_editor(_editor_context(page, draft, selected), 200)
-    return redirect(url_for("ui.edit_page", marketplace=page.marketplace, slug=page.slug, slot=selected), code=303)
+    return redirect(
+        url_for("ui_editor.edit_page", marketplace=page.marketplace, slug=page.slug, slot=selected), code=303
+    )
 
 
 def _render_editor(context: dict[str, Any], status: int) -> Any:

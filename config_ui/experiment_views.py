@@ -2,7 +2,7 @@
 its page (start, stop = the kill switch, ship the winner), its results with plots, and a
 power planner.
 
-Views parse forms and call experiments.service / analysis / planner; the rules and the
+Views parse forms and call experiments.service / analysis_pool / planner; the rules and the
 statistics are theirs. Every form works without JavaScript (POST → 303, or a plain GET)."""
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from werkzeug.datastructures import MultiDict
 
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from core.web import current_user, db_session, services
-from experiments import analysis, definition, planner, service
+from experiments import analysis_pool, definition, planner, service
 from layout_engine import audience_service, pages
+
+bp = ui_blueprint("ui_experiments", __name__)
 
 METRICS = {"conversion": "Conversion rate", "aov": "Average order value", "revenue_per_visitor": "Revenue per visitor"}
 # Error paths the form shows next to a field; anything else is listed above the form.
@@ -72,15 +74,16 @@ def create_experiment() -> Any:
         return _experiment_form(form.get("page", ""), form, _field_errors(exc), exc.message, exc.status)
     commit_change()
     flash(f"Experiment {experiment.key} is saved as a draft. A publisher starts it when you are ready.", "success")
-    return redirect(url_for("ui.experiment_detail", key=experiment.key), code=303)
+    return redirect(url_for("ui_experiments.show_experiment", key=experiment.key), code=303)
 
 
 @bp.get("/experiments/<key>")
 @require_role("viewer")
-def experiment_detail(key: str) -> Any:
+def show_experiment(key: str) -> Any:
     experiment = service.get_experiment(db_session(), key)
     page = _page_or_none(f"{experiment.marketplace}/{experiment.page}")
-    report = _readable(analysis.results(db_session(), key, cache=services().cache))
+    found = services()
+    report = _readable(analysis_pool.results(found.db, found.analytics_executor, key, cache=found.cache))
     plan = _power_plan(_plan_defaults(experiment, report))
     return render_template("config_ui/experiment.html", experiment=experiment, page=page, report=report, plan=plan,
                            metric_names=METRICS)  # fmt: skip
@@ -113,7 +116,7 @@ def ship_experiment(key: str) -> Any:
 
 @bp.get("/experiments/plan")
 @require_role("viewer")
-def plan_power() -> Any:
+def plan_experiment() -> Any:
     plan = _power_plan(request.args)
     template = "config_ui/_power_plan.html" if is_htmx() else "config_ui/experiment_plan.html"
     return render_template(template, plan=plan), 422 if plan["errors"] else 200
@@ -130,7 +133,7 @@ def _change(key: str, action: Callable[[], Any], done: str) -> Any:
     except ApiError as exc:
         details = "; ".join(e.get("message", "") for e in exc.errors or [])
         flash(f"{exc.message}{': ' + details if details else ''}", "error")
-    return redirect(url_for("ui.experiment_detail", key=key), code=303)
+    return redirect(url_for("ui_experiments.show_experiment", key=key), code=303)
 
 
 # --- the definition form ---------------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from flask import flash, redirect, render_template, request, url_for
 
 from config_ui.access import require_role
 from config_ui.page_views import explain_preview, read_pick, render_preview
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError, BadRequest
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, pages
 from layout_engine.describe import describe_changes
 from layout_engine.edits import revert_slot
+
+bp = ui_blueprint("ui_history", __name__)
 
 
 def _number(name: str, source: Any) -> int:
@@ -28,12 +30,12 @@ def _number(name: str, source: Any) -> int:
 
 
 def _back(page: pages.PageInfo) -> Any:
-    return redirect(url_for("ui.page_detail", marketplace=page.marketplace, slug=page.slug), code=303)
+    return redirect(url_for("ui_pages.show_page", marketplace=page.marketplace, slug=page.slug), code=303)
 
 
 @bp.get("/pages/<marketplace>/<slug>/diff")
 @require_role("viewer")
-def page_diff(marketplace: str, slug: str) -> Any:
+def diff_versions(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     before = pages.get_version(db_session(), page, _number("from", request.args))
     after = pages.get_version(db_session(), page, _number("to", request.args))

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 import slots
 from config_ui.access import require_role
 from config_ui.htmx import is_htmx
-from config_ui.views import bp, commit_change
+from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError, NotFound
 from core.vocabulary import DEVICES, MARKETPLACE_CODES
@@ -34,6 +34,8 @@ from layout_engine.service import ResolveQuery
 from layout_engine.shopper_query import parse_shopper_query
 from layout_engine.validation import validate_layout
 from shoppers import service as shopper_service
+
+bp = ui_blueprint("ui_pages", __name__)
 
 MARKETPLACES = MARKETPLACE_CODES
 
@@ -66,12 +68,12 @@ def create_page() -> Any:
     except ApiError as exc:
         return _new_page_form(form, _field_errors(exc), exc.message, exc.status)
     commit_change()
-    return redirect(url_for("ui.edit_page", marketplace=page.marketplace, slug=page.slug), code=303)
+    return redirect(url_for("ui_editor.edit_page", marketplace=page.marketplace, slug=page.slug), code=303)
 
 
 @bp.get("/pages/<marketplace>/<slug>")
 @require_role("viewer")
-def page_detail(marketplace: str, slug: str) -> Any:
+def show_page(marketplace: str, slug: str) -> Any:
     page = pages.get_page(db_session(), slug, marketplace)
     versions = pages.list_versions(db_session(), page)
     return render_template("config_ui/page_detail.html", page=page, versions=versions)
@@ -91,7 +93,7 @@ def preview_page(marketplace: str, slug: str) -> Any:
     query = pick.query(slug, marketplace, now)  # resolved at an explicit instant: fresh campaigns and profile
     resolved = services().resolver.resolve(query)
     context |= explain_preview(served_document(page, resolved, now), resolved, query, now)
-    shareable = url_for("ui.preview_page", marketplace=marketplace, slug=slug, **pick.params())
+    shareable = url_for("ui_pages.preview_page", marketplace=marketplace, slug=slug, **pick.params())
     return render_preview("config_ui/preview.html", 200, {"HX-Push-Url": shareable}, **context)
 
 

@@ -1,4 +1,10 @@
-"""The UI blueprint and the shopper preview; other screens add their routes to `bp`."""
+"""The base UI blueprint (`ui`: templates, static files, the quick shopper preview) and
+`ui_blueprint`, which every screen module calls to make its own blueprint.
+
+Each area's screens live in one `config_ui/<area>_views.py` with its own blueprint
+(`ui_pages`, `ui_editor`, ...); `create_app` registers them all, with `ui`, on the
+admin surface.
+"""
 
 from __future__ import annotations
 
@@ -32,15 +38,24 @@ def commit_change() -> Invalidation:
     return outcome
 
 
-@bp.errorhandler(ApiError)
 def _error_page(error: ApiError) -> Any:
     """Screens answer errors with a readable page, not the API's JSON."""
     return render_template("config_ui/error.html", error=error), error.status
 
 
+def ui_blueprint(name: str, import_name: str) -> Blueprint:
+    """A screens blueprint: its errors are pages. Templates and static files come from `ui`."""
+    blueprint = Blueprint(name, import_name)
+    blueprint.register_error_handler(ApiError, _error_page)
+    return blueprint
+
+
+bp.register_error_handler(ApiError, _error_page)
+
+
 @bp.get("/preview/<slug>")
 @require_role("viewer")
-def preview(slug: str) -> Any:
+def preview_published_page(slug: str) -> Any:
     marketplace = request.args.get("marketplace", "US")
     user_id = request.args.get("user_id") or None
     device = request.args.get("device") or None

@@ -12,8 +12,9 @@ from werkzeug.exceptions import HTTPException
 from core.errors import ApiError, Unauthorized
 
 
-def register_error_handlers(app: Flask) -> None:
-    """JSON for API errors and for any HTTP error raised under `/api/`."""
+def register_error_handlers(app: Flask, json_everywhere: bool = False) -> None:
+    """JSON for API errors and for any HTTP error raised under `/api/` — or anywhere, with
+    `json_everywhere`, for a process without screens (a storefront worker's `/sign-in` is a JSON 404)."""
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):  # type: ignore[no-untyped-def]
@@ -25,7 +26,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        if not request.path.startswith("/api/") and request.path not in ("/healthz", "/readyz"):
+        is_api = request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
+        if not (json_everywhere or is_api):
             return error
         code = (error.name or "error").lower().replace(" ", "_")
         response = jsonify({"error": code, "message": error.description})

@@ -16,7 +16,7 @@ import os
 import secrets
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ ENVIRONMENT = {
     "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
     "log_level": "TESSERA_LOG_LEVEL",
+    "analysis_threads": "TESSERA_ANALYSIS_THREADS",
+    "surfaces": "TESSERA_SURFACES",
 }
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -45,6 +47,12 @@ FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 class SettingsError(ValueError):
     """A setting whose value does not fit its type; the message names the setting."""
+
+
+# What one process can serve: the storefront's JSON (resolve, events, privacy), the admin
+# UI and API, and the analytics (experiment results, timelines, planner). Production runs
+# storefront workers apart from the others, so an editor or an analysis never takes a shopper's thread.
+SURFACES = ("storefront", "admin", "analytics")
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Settings:
     pointer_ttl_s: float = 5.0
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
+    analysis_threads: int = 2
+    surfaces: tuple[str, ...] = SURFACES
     secure_cookies: bool = False
     testing: bool = False
     log_level: str = "INFO"
@@ -184,6 +194,23 @@ _COERCERS: dict[object, Callable[[Any], Any]] = {
 }
 # Checks beyond the type, by setting.
 _CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level}
+
+
+def parse_surfaces(value: str | Iterable[str]) -> tuple[str, ...]:
+    """`"storefront,admin"` (or a sequence of names) as known surface names, in the order given;
+    an unknown or missing name is an error that names it, never a silently smaller app."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+    unknown = [name for name in cleaned if name not in SURFACES]
+    if unknown:
+        raise ValueError(f"unknown surface {', '.join(map(repr, unknown))} in TESSERA_SURFACES={value!r}; "
+                         f"choose from {', '.join(SURFACES)}")  # fmt: skip
+    if not cleaned:
+        raise ValueError(f"TESSERA_SURFACES={value!r} names no surface; choose from {', '.join(SURFACES)}")
+    return cleaned
+
+
+_COERCERS[tuple[str, ...]] = parse_surfaces  # the only tuple setting
 
 
 def _instance_secret(instance_path: Path) -> str:

@@ -1,20 +1,22 @@
-"""Experiments admin API: define, edit, list, start and stop (the kill switch), ship, results, plan."""
+"""Experiments admin API (`experiments_api`): define, edit, list, start and stop (the kill switch), ship.
+
+Results and the planner are the analytics surface (`experiments.analytics_api`); the
+storefront's events are in `storefront.api`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from core.auth import current_identity, require_scope
-from core.db import utcnow
-from core.errors import BadRequest, PreconditionRequired
-from core.web import commit, db_session, json_body, services
-from experiments import analysis, planner, service
+from core.errors import PreconditionRequired
+from core.web import commit, db_session, json_body
+from experiments import service
 from layout_engine import pages
-from layout_engine.api import bp
-from shoppers.events import MAX_BATCH
-from shoppers.ingest import ingest
+
+bp = Blueprint("experiments_api", __name__, url_prefix="/api/v1")
 
 
 def _actor() -> str:
@@ -67,13 +69,6 @@ def _with_etag(experiment: service.ExperimentInfo) -> Response:
     return response
 
 
-@bp.get("/experiments/plan")
-@require_scope("admin")
-def plan_experiment() -> Any:
-    """Power and sample size: users per variant and days for an effect, or the effect detectable in some days."""
-    return jsonify(planner.plan_from_query(request.args.to_dict()))
-
-
 @bp.post("/experiments/<key>/start")
 @require_scope("admin")
 def start_experiment(key: str) -> Any:
@@ -90,34 +85,9 @@ def stop_experiment(key: str) -> Any:
     return jsonify(experiment.as_dict())
 
 
-@bp.post("/events")
-@require_scope("events")
-def post_events() -> Any:
-    """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored."""
-    body = request.get_json(silent=True)
-    events = body.get("events") if isinstance(body, dict) else body
-    if not isinstance(events, list):
-        raise BadRequest(
-            'send {"events": [...]} (or a JSON array of events)', [{"path": "/events", "message": "a list"}]
-        )
-    if len(events) > MAX_BATCH:
-        raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
-                         [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
-    report = ingest(db_session(), events, utcnow())
-    commit()
-    return jsonify(report.as_dict()), 200
-
-
-@bp.get("/experiments/<key>/results")
-@require_scope("admin")
-def experiment_results(key: str) -> Any:
-    with_timeline = request.args.get("timeline", "1") not in ("0", "false")
-    return jsonify(analysis.results(db_session(), key, with_timeline=with_timeline, cache=services().cache))
-
-
 @bp.post("/experiments/<key>/ship")
 @require_scope("admin")
-def ship_winner(key: str) -> Any:
+def ship_experiment(key: str) -> Any:
     """Stop the experiment and publish the winning variant's version for everyone."""
     experiment, page = service.ship(db_session(), key, str(json_body().get("variant", "")), _actor())
     invalidation = commit()

@@ -1,21 +1,21 @@
-"""JSON API: the admin endpoints (pages, versions, diff, publish) and the storefront's resolve."""
+"""Pages admin API (`pages_api`): create and list pages, save and read versions, diff, publish.
+
+The storefront's resolve is in `storefront.api`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from core.auth import current_identity, ensure_scope, require_scope
+from core.auth import current_identity, require_scope
 from core.errors import BadRequest, PreconditionRequired
-from core.web import commit, db_session, json_body, services
-from layout_engine import audience_service, pages, shopper_query
-from layout_engine.service import ResolveQuery
+from core.web import commit, db_session, json_body
+from layout_engine import audience_service, pages
 
-bp = Blueprint("layout", __name__, url_prefix="/api/v1")
+bp = Blueprint("pages_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 
@@ -116,7 +116,7 @@ def diff_versions(slug: str) -> Response:
 
 @bp.post("/pages/<slug>/publish")
 @require_scope("admin")
-def publish(slug: str) -> Response:
+def publish_page(slug: str) -> Response:
     page = _page_from_args(slug)
     if_match = request.headers.get("If-Match")
     if not if_match:
@@ -125,54 +125,3 @@ def publish(slug: str) -> Response:
     published = pages.publish(db_session(), page, number, if_match, _identity_name())
     body: dict[str, Any] = {"page": published.as_dict(), "invalidation": str(commit())}
     return _with_etag(body, published)
-
-
-@bp.get("/pages/<slug>/resolve")
-def resolve(slug: str) -> Response:
-    query = _resolve_query(slug)
-    if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
-        _ensure_previewer()
-    response = jsonify(services().resolver.resolve(query))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _ensure_previewer() -> None:
-    """A token with the `preview` scope (or `admin`) may preview; shoppers may not."""
-    identity = current_identity()
-    if identity is None or not identity.has_scope("admin"):
-        ensure_scope("preview")
-
-
-def _resolve_query(slug: str) -> ResolveQuery:
-    args = request.args
-    marketplace = pages.validate_marketplace(args.get("marketplace"))
-    user_id, locale, device, attributes = shopper_args(args)
-    explain = args.get("explain") in ("1", "true")
-    preview_variant = args.get("preview_variant") or None
-    at = parse_at(args.get("at"))
-    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, attributes, at)
-
-
-def shopper_args(args: Mapping[str, str]) -> tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]:
-    """(user_id, locale, device, attr.*) from a query string, checked and normalized as the resolver
-    reads them (layout_engine.shopper_query); any bad one is a 400 naming each bad parameter."""
-    parsed = shopper_query.parse_query_args(args)
-    if isinstance(parsed, list):
-        raise BadRequest("; ".join(f"{e.field}: {e.message}" for e in parsed), [e.as_dict() for e in parsed])
-    return parsed.user_id, parsed.locale, parsed.device, parsed.attributes
-
-
-def parse_at(text: str | None) -> datetime | None:
-    """`at=2026-05-03T10:00:00Z` (or with an offset): the instant a preview resolves at."""
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-        at = at.astimezone(UTC) if at.tzinfo is not None else None
-    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
-        at = None
-    if at is None:
-        raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
-                         [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
-    return at

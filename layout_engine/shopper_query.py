@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from core.errors import BadRequest
 from core.vocabulary import (
     CUSTOM_ATTRIBUTE_NAME,
     CUSTOM_ATTRIBUTE_PREFIX,
@@ -96,3 +98,38 @@ def _attributes(pairs: Iterable[tuple[str, str]], errors: list[FieldError]) -> t
     if len(found) > MAX_CUSTOM_ATTRIBUTES:
         errors.append(FieldError("attr", f"at most {MAX_CUSTOM_ATTRIBUTES} attributes"))
     return tuple(sorted(found.items()))
+
+
+# --- the same rules as 400s, for the API edges (core.errors is pure) -------------------------------------------
+
+
+def shopper_args(args: Mapping[str, str]) -> tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]:
+    """(user_id, locale, device, attr.*) from a query string, checked and normalized as the resolver
+    reads them; any bad one is a 400 naming each bad parameter."""
+    parsed = parse_query_args(args)
+    if isinstance(parsed, list):
+        raise BadRequest("; ".join(f"{e.field}: {e.message}" for e in parsed), [e.as_dict() for e in parsed])
+    return parsed.user_id, parsed.locale, parsed.device, parsed.attributes
+
+
+def require_user_id(value: str | None) -> str | None:
+    """A shopper id from a path or query under the one user-id rule, or a 400 naming `user_id`."""
+    if problem := check_user_id(value or None):
+        raise BadRequest(f"user_id: {problem}", [{"path": "user_id", "message": problem}])
+    return value or None
+
+
+def parse_at(text: str | None) -> datetime | None:
+    """`at=2026-05-03T10:00:00Z` (or with an offset): the instant a preview resolves at."""
+    if not text:
+        return None
+    at: datetime | None
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+        at = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
+        at = None
+    if at is None:
+        raise BadRequest("at must be an ISO 8601 instant with a zone, e.g. 2026-05-03T10:00:00Z",
+                         [{"path": "at", "message": "expected an ISO 8601 time with Z or an offset"}])  # fmt: skip
+    return at

@@ -1,4 +1,6 @@
-"""JSON API for targeting: audiences, campaigns, and shoppers' profiles and privacy requests.
+"""Targeting admin API (`targeting_api`): audiences, campaigns, and a shopper's profile as audiences see it.
+
+Shoppers' privacy requests (opt-out, erasure) come from the storefront: see `storefront.api`.
 
 Audience and campaign edits need If-Match (the ETag from GET); a change reaches
 this process's resolver at once and every other process within RULES_TTL_S.
@@ -8,19 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from core import audit
 from core.auth import current_identity, require_scope
 from core.db import utcnow
-from core.errors import BadRequest, PreconditionRequired, ValidationFailed
-from core.vocabulary import check_user_id
+from core.errors import PreconditionRequired, ValidationFailed
 from core.web import commit, db_session, json_body
 from layout_engine import audience_service, campaign_service, pages
-from layout_engine.api import bp, parse_at, shopper_args
 from layout_engine.audience_rules import validate_rule
+from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
 from shoppers import profile as profiles
 from shoppers import service as shopper_service
+
+bp = Blueprint("targeting_api", __name__, url_prefix="/api/v1")
 
 
 def _actor() -> str:
@@ -89,7 +91,7 @@ def delete_audience(key: str) -> Response:
 
 @bp.get("/audiences/<key>/match")
 @require_scope("admin")
-def audience_match(key: str) -> Response:
+def match_audience(key: str) -> Response:
     """Would this shopper match? `user_id` plus the request attributes the storefront would send."""
     audience = audience_service.get_audience(db_session(), key)
     user_id, locale, device, attributes = shopper_args(request.args)  # checked exactly as resolve checks them
@@ -102,7 +104,7 @@ def audience_match(key: str) -> Response:
 
 @bp.get("/audiences/<key>/size")
 @require_scope("admin")
-def audience_size(key: str) -> Response:
+def count_audience(key: str) -> Response:
     audience = audience_service.get_audience(db_session(), key)
     estimate = audience_service.estimate_size(db_session(), audience.rule, utcnow())
     return jsonify({"audience": key, **estimate.as_dict()})
@@ -198,57 +200,14 @@ def delete_campaign(key: str) -> Response:
 # ----------------------------------------------------------------------------- shoppers
 
 
-def _user_id(value: str | None) -> str | None:
-    """The shopper id in a path, checked by the one user-id rule (core.vocabulary.check_user_id)."""
-    if problem := check_user_id(value):
-        raise BadRequest(f"user_id: {problem}", [{"path": "user_id", "message": problem}])
-    return value or None
-
-
 @bp.get("/shoppers/<user_id>")
 @require_scope("admin")
 def get_shopper(user_id: str) -> Response:
     """The shopper's profile facts as audiences see them, and whether they opted out."""
-    _user_id(user_id)
+    require_user_id(user_id)
     now = utcnow()
     facts, opted_out = audience_service.shopper_facts(db_session(), user_id, {}, now)
     profile, _ = shopper_service.load_shopper(db_session(), user_id)
     body = {"user_id": user_id, "opted_out": opted_out, "has_profile": profile is not None, "facts": facts,
             "purchased_items": list(profile.purchased_items) if profile else []}  # fmt: skip
     return jsonify(body)
-
-
-@bp.post("/shoppers/<user_id>/opt-out")
-@require_scope("events")
-def opt_out(user_id: str) -> Response:
-    """The storefront passes on a shopper's choice: no profile, no personal recommendations."""
-    _user_id(user_id)
-    session = db_session()
-    is_new = shopper_service.opt_out(session, user_id, utcnow())
-    audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
-    commit()
-    return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
-
-
-@bp.delete("/shoppers/<user_id>/opt-out")
-@require_scope("events")
-def opt_in(user_id: str) -> Response:
-    _user_id(user_id)
-    session = db_session()
-    changed = shopper_service.opt_in(session, user_id)
-    commit()
-    return jsonify({"user_id": user_id, "opted_out": False, "changed": changed})
-
-
-@bp.delete("/shoppers/<user_id>")
-@require_scope("events")
-def erase_shopper(user_id: str) -> Response:
-    """Right to erasure: events, purchases, exposures and profile are deleted in one transaction;
-    the audit log keeps only a digest prefix, never the id."""
-    _user_id(user_id)
-    session = db_session()
-    erasure = shopper_service.erase(session, user_id, utcnow())
-    audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
-                 **erasure.as_dict())  # fmt: skip
-    commit()
-    return jsonify({"user_id": user_id, "erased": erasure.as_dict()})

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-import config_ui.audience_views  # noqa: F401  (registers the routes until app.py imports it)
 from config_ui import audience_forms as forms
 from core.db import utcnow
 from layout_engine import audience_service, pages

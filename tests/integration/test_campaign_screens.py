@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import config_ui.campaign_views  # noqa: F401 - adds the campaign screens to the UI blueprint before the app is made
 from core.db import utcnow
 from layout_engine import campaign_service
 

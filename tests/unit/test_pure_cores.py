@@ -56,6 +56,8 @@ EDGES = frozenset(
         "demo.seed",
         "demo.targeting",
         "experiments.analysis",
+        "experiments.analysis_pool",
+        "experiments.analytics_api",
         "experiments.api",
         "experiments.chooser",
         "experiments.cli",
@@ -82,6 +84,7 @@ EDGES = frozenset(
         "shoppers.ingest",
         "shoppers.models",
         "shoppers.service",
+        "storefront.api",
     }
 )
 

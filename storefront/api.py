@@ -1,0 +1,112 @@
+"""Storefront API (`storefront`): what a shop calls on its shoppers' behalf.
+
+Resolve a page for a shopper, post a batch of events, and pass on a shopper's privacy
+choices (opt out, opt back in, erase). These are the only routes a storefront-only
+process (`TESSERA_SURFACES=storefront`) serves; the URLs stay under /api/v1 as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from core import audit
+from core.auth import current_identity, ensure_scope, require_scope
+from core.db import utcnow
+from core.errors import BadRequest
+from core.web import commit, db_session, services
+from layout_engine import pages
+from layout_engine.service import ResolveQuery
+from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
+from shoppers import service as shopper_service
+from shoppers.events import MAX_BATCH
+from shoppers.ingest import ingest
+
+bp = Blueprint("storefront", __name__, url_prefix="/api/v1")
+
+
+def _actor() -> str:
+    identity = current_identity()
+    return identity.name if identity else "anonymous"
+
+
+@bp.get("/pages/<slug>/resolve")
+def resolve_page(slug: str) -> Response:
+    query = _resolve_query(slug)
+    if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
+        _ensure_previewer()
+    response = jsonify(services().resolver.resolve(query))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _ensure_previewer() -> None:
+    """A token with the `preview` scope (or `admin`) may preview; shoppers may not."""
+    identity = current_identity()
+    if identity is None or not identity.has_scope("admin"):
+        ensure_scope("preview")
+
+
+def _resolve_query(slug: str) -> ResolveQuery:
+    args = request.args
+    marketplace = pages.validate_marketplace(args.get("marketplace"))
+    user_id, locale, device, attributes = shopper_args(args)
+    explain = args.get("explain") in ("1", "true")
+    preview_variant = args.get("preview_variant") or None
+    at = parse_at(args.get("at"))
+    return ResolveQuery(slug, marketplace, user_id, locale, device, explain, preview_variant, attributes, at)
+
+
+@bp.post("/events")
+@require_scope("events")
+def post_events() -> Any:
+    """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored."""
+    body = request.get_json(silent=True)
+    events = body.get("events") if isinstance(body, dict) else body
+    if not isinstance(events, list):
+        raise BadRequest(
+            'send {"events": [...]} (or a JSON array of events)', [{"path": "/events", "message": "a list"}]
+        )
+    if len(events) > MAX_BATCH:
+        raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
+                         [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
+    report = ingest(db_session(), events, utcnow())
+    commit()
+    return jsonify(report.as_dict()), 200
+
+
+@bp.post("/shoppers/<user_id>/opt-out")
+@require_scope("events")
+def record_opt_out(user_id: str) -> Response:
+    """The storefront passes on a shopper's choice: no profile, no personal recommendations."""
+    require_user_id(user_id)
+    session = db_session()
+    is_new = shopper_service.opt_out(session, user_id, utcnow())
+    audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
+    commit()
+    return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
+
+
+@bp.delete("/shoppers/<user_id>/opt-out")
+@require_scope("events")
+def withdraw_opt_out(user_id: str) -> Response:
+    require_user_id(user_id)
+    session = db_session()
+    changed = shopper_service.opt_in(session, user_id)
+    commit()
+    return jsonify({"user_id": user_id, "opted_out": False, "changed": changed})
+
+
+@bp.delete("/shoppers/<user_id>")
+@require_scope("events")
+def erase_shopper(user_id: str) -> Response:
+    """Right to erasure: events, purchases, exposures and profile are deleted in one transaction;
+    the audit log keeps only a digest prefix, never the id."""
+    require_user_id(user_id)
+    session = db_session()
+    erasure = shopper_service.erase(session, user_id, utcnow())
+    audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
+                 **erasure.as_dict())  # fmt: skip
+    commit()
+    return jsonify({"user_id": user_id, "erased": erasure.as_dict()})
