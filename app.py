@@ -19,10 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import changes, csrf, web
 from core.cache import Cache, make_cache
+from core.clock import Clock, utcnow
 from core.db import Database
 from core.dispatch import Dispatcher, Handler
 from core.http_errors import register_error_handlers
 from core.logs import configure_logging
+from core.services import Services
 from core.settings import Settings
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
@@ -34,22 +36,25 @@ from personalization_client.transports import HttpTransport, InProcessTransport,
 
 
 @dataclass
-class Services:
-    """Everything a request may need, built once per app."""
+class AppServices(Services):
+    """Core's container plus the feature collaborators this app wires (found by `Services.get`)."""
 
-    settings: Settings
-    db: Database
-    cache: Cache
     client: PersonalizationClient
     resolver: PageResolver
-    executor: ThreadPoolExecutor
     exposures: ExposureRecorder
     experiments: ExperimentChooser
-    analytics_executor: ThreadPoolExecutor  # analyses only, see experiments.analysis_pool
-    dispatcher: Dispatcher
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    config: dict[str, Any] | None = None,
+    *,
+    transport: Transport | None = None,
+    cache: Cache | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    """`config` overrides settings (coerced and checked like the environment); `transport`, `cache`
+    and `clock` replace the recommender transport, the shared cache and the wall clock, so tests
+    and embedders inject fakes instead of reaching into `app.extensions`."""
     settings = Settings.from_env(config)
     configure_logging(settings.log_level)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False, static_folder=None)
@@ -58,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # event batches and layouts are far smaller; refuse floods early
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["tessera"] = build_services(settings)
+    app.extensions["tessera"] = build_services(settings, transport=transport, cache=cache, clock=clock)
     web.install(app)
     register_error_handlers(app, json_everywhere="admin" not in settings.surfaces)
     _register_hooks()
@@ -84,18 +89,21 @@ def _set_up_ui(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals["current_user"] = web.current_user
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(
+    settings: Settings, *, transport: Transport | None = None, cache: Cache | None = None, clock: Clock | None = None
+) -> AppServices:
     db = Database(settings.resolved_database_url)
-    cache = make_cache(settings.redis_url, settings.cache_prefix)
+    cache = cache if cache is not None else make_cache(settings.redis_url, settings.cache_prefix)
+    clock = clock or utcnow
     policy = ClientPolicy(call_timeout_s=settings.slot_timeout_ms / 1000)
     breaker = BreakerPolicy(
         settings.breaker_window_s, settings.breaker_min_calls, settings.breaker_failure_ratio, settings.breaker_open_s
     )
-    client = PersonalizationClient(make_transport(settings), policy=policy, breaker_policy=breaker)
+    client = PersonalizationClient(transport or make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     analytics_executor = ThreadPoolExecutor(max_workers=settings.analysis_threads, thread_name_prefix="analysis")
     recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
-    chooser = ExperimentChooser(db, recorder)
+    chooser = ExperimentChooser(db, recorder, wall_clock=clock)
     resolver = build_page_resolver(
         db,
         cache,
@@ -104,11 +112,15 @@ def build_services(settings: Settings) -> Services:
         deadline_s=settings.page_deadline_ms / 1000,
         pointer_ttl_s=settings.pointer_ttl_s,
         variants=chooser,
+        wall_clock=clock,
     )
     if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
         _warm_up(client.transport, resolver)
     dispatcher = Dispatcher(_effects(resolver, chooser, cache))
-    return Services(settings, db, cache, client, resolver, executor, recorder, chooser, analytics_executor, dispatcher)
+    return AppServices(
+        settings=settings, db=db, cache=cache, executor=executor, analytics_executor=analytics_executor,
+        dispatcher=dispatcher, clock=clock, client=client, resolver=resolver, exposures=recorder, experiments=chooser,
+    )  # fmt: skip
 
 
 def _effects(resolver: PageResolver, chooser: ExperimentChooser, cache: Cache) -> dict[type, list[Handler]]:

@@ -28,6 +28,7 @@ from core.vocabulary import DEVICES
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, campaign_service, drafts, edits, pages
 from layout_engine.audience_rules import describe
+from layout_engine.service import PageResolver
 from layout_engine.validation import validate_layout
 
 bp = ui_blueprint("ui_editor", __name__)
@@ -117,7 +118,7 @@ def preview_draft(marketplace: str, slug: str) -> Any:
     if pick.errors:
         return render_template("config_ui/_preview.html", pick=pick, is_layout_only=True), 422
     query = pick.query(slug, marketplace)
-    resolved = services().resolver.preview(draft.document, draft.base_number, query)
+    resolved = services().get(PageResolver).preview(draft.document, draft.base_number, query)
     explained = explain_preview(draft.document, resolved, query, pick.at or utcnow())
     return render_template("config_ui/_preview.html", pick=pick, is_layout_only=True, **explained)
 
@@ -127,7 +128,7 @@ def preview_draft(marketplace: str, slug: str) -> Any:
 def search_catalog() -> Any:
     """The item picker's results: gift cards whose title or id matches."""
     text = request.args.get("q", "")
-    found = search_items(services().resolver.catalog(), text) if text.strip() else []
+    found = search_items(services().get(PageResolver).catalog(), text) if text.strip() else []
     return render_template("config_ui/_picker_results.html", items=found, target=request.args.get("target", ""))
 
 

@@ -18,6 +18,7 @@ from core.web import current_user, db_session, services
 from layout_engine import audience_service, pages
 from layout_engine.describe import describe_changes
 from layout_engine.edits import revert_slot
+from layout_engine.service import PageResolver
 
 bp = ui_blueprint("ui_history", __name__)
 
@@ -96,6 +97,6 @@ def view_version(marketplace: str, slug: str, number: int) -> Any:
     if pick.errors:
         return render_preview("config_ui/version.html", 422, {}, **context)
     query = pick.query(slug, marketplace)
-    resolved = services().resolver.preview(version.document, number, query)
+    resolved = services().get(PageResolver).preview(version.document, number, query)
     context |= explain_preview(version.document, resolved, query, pick.at or utcnow())
     return render_preview("config_ui/version.html", 200, {}, **context)

@@ -30,7 +30,7 @@ from layout_engine.audience_rules import explain
 from layout_engine.audiences import ShopperContext
 from layout_engine.campaign_rules import LocalTimeError, apply_effects, to_utc
 from layout_engine.resolve import is_visible
-from layout_engine.service import ResolveQuery
+from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.shopper_query import parse_shopper_query
 from layout_engine.validation import validate_layout
 from shoppers import service as shopper_service
@@ -91,7 +91,7 @@ def preview_page(marketplace: str, slug: str) -> Any:
         return render_preview("config_ui/preview.html", 422, {}, **context)
     now = pick.at or utcnow()
     query = pick.query(slug, marketplace, now)  # resolved at an explicit instant: fresh campaigns and profile
-    resolved = services().resolver.resolve(query)
+    resolved = services().get(PageResolver).resolve(query)
     context |= explain_preview(served_document(page, resolved, now), resolved, query, now)
     shareable = url_for("ui_pages.preview_page", marketplace=marketplace, slug=slug, **pick.params())
     return render_preview("config_ui/preview.html", 200, {"HX-Push-Url": shareable}, **context)
@@ -240,7 +240,7 @@ def explain_preview(
 
 def shopper_context(query: ResolveQuery, now: datetime) -> ShopperContext:
     """The context the resolver judged this shopper by (its cached rules and RFM edges)."""
-    return services().resolver.shopper_context(query, now)  # type: ignore[no-any-return]
+    return services().get(PageResolver).shopper_context(query, now)
 
 
 def served_document(page: pages.PageInfo, resolved: Mapping[str, Any], at: datetime) -> Mapping[str, Any]:

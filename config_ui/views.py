@@ -18,7 +18,7 @@ from core.dispatch import Invalidation
 from core.errors import ApiError
 from core.web import services
 from layout_engine import pages
-from layout_engine.service import ResolveQuery
+from layout_engine.service import PageResolver, ResolveQuery
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
 
@@ -61,7 +61,7 @@ def preview_published_page(slug: str) -> Any:
     device = request.args.get("device") or None
     try:
         query = ResolveQuery(slug, pages.validate_marketplace(marketplace), user_id, device=device)
-        page = services().resolver.resolve(query)
+        page = services().get(PageResolver).resolve(query)
     except ApiError as exc:
         return render_template("config_ui/error.html", error=exc), exc.status
     return render_template("config_ui/preview.html", page=page, user_id=user_id, marketplace=marketplace)

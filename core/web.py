@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 from core import changes
 from core.dispatch import Invalidation
 from core.errors import BadRequest
+from core.services import Services
 
 
-def services() -> Any:
-    return current_app.extensions["tessera"]
+def services() -> Services:
+    """The app's typed service container (built once by `app.create_app`); feature collaborators
+    by their type: `services().get(PageResolver)`."""
+    return cast(Services, current_app.extensions["tessera"])
 
 
 def db_session() -> Session:

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from core.db import Database, utcnow
+from core.clock import Clock, utcnow
+from core.db import Database
 from experiments.assignment import assign
 from experiments.exposures import ExposureRecorder
 from experiments.service import ExperimentInfo, running_for_page
@@ -20,11 +21,12 @@ from layout_engine.variants import VariantAssignment
 
 class ExperimentChooser:
     def __init__(self, db: Database, recorder: ExposureRecorder, ttl_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Clock = utcnow) -> None:  # fmt: skip
         self._db = db
         self._recorder = recorder
         self._ttl = ttl_s
         self._clock = clock
+        self._wall_clock = wall_clock
         self._running: dict[int, tuple[float, ExperimentInfo | None]] = {}
 
     def choose(
@@ -47,7 +49,7 @@ class ExperimentChooser:
             if forced is None:
                 return None
             return VariantAssignment(experiment.key, forced.key, forced.layout_version, is_preview=True)
-        if not experiment.is_serving(at or utcnow()):
+        if not experiment.is_serving(at or self._wall_clock()):
             return None
         if experiment.audience is not None and not is_in_audience(experiment.audience):
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from core.cache import Cache
+from core.clock import Clock, utcnow
 from core.db import Database
 from layout_engine.catalog_source import CatalogCache
 from layout_engine.published_layouts import PublishedLayoutStore
@@ -29,6 +30,7 @@ def build_page_resolver(
     deadline_s: float,
     pointer_ttl_s: float,
     variants: VariantChooser | None,
+    wall_clock: Clock = utcnow,
 ) -> PageResolver:
     """The resolver the app serves with: every collaborator on the real database and cache."""
     return PageResolver(
@@ -39,4 +41,5 @@ def build_page_resolver(
         PageFetcher(client, executor),
         deadline_s=deadline_s,
         variants=variants,
+        wall_clock=wall_clock,
     )

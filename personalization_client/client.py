@@ -58,7 +58,7 @@ class PersonalizationClient:
     @property
     def is_remote(self) -> bool:
         """Whether calls wait on the network (and so are worth running concurrently)."""
-        return bool(getattr(self.transport, "is_remote", True))
+        return self.transport.is_remote
 
     def breaker(self, strategy: str) -> CircuitBreaker:
         """The breaker guarding one endpoint (one strategy path of the recommender)."""
@@ -89,7 +89,7 @@ class PersonalizationClient:
 
     @property
     def can_batch(self) -> bool:
-        return self._is_batch_supported and hasattr(self.transport, "recommend_batch")
+        return self._is_batch_supported and self.transport.supports_batch
 
     def fetch_batch(self, requests: Sequence[RecRequest], deadline: float) -> list[Fetch] | None:
         """All of a page's queries in one round trip, each answered or failed on its own.

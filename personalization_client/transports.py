@@ -29,10 +29,18 @@ logger = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
+    """How the client reaches a recommender. `supports_batch` says whether `recommend_batch` is worth
+    trying; a transport that says yes may still raise BatchUnsupported (an older remote service)."""
+
     name: str
     is_remote: bool
+    supports_batch: bool
 
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]: ...
+
+    def recommend_batch(
+        self, requests: list[RecRequest], timeout: float
+    ) -> list[list[Recommendation] | RecommenderError]: ...
 
     def close(self) -> None: ...
 
@@ -41,6 +49,7 @@ class HttpTransport:
     """`POST {base_url}/v1/recommendations/{strategy}` over a pooled httpx client."""
 
     is_remote = True
+    supports_batch = True
 
     def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None) -> None:
         self.name = base_url.rstrip("/")
@@ -151,6 +160,7 @@ class InProcessTransport:
 
     name = "in-process"
     is_remote = False
+    supports_batch = False  # each call is a function call: nothing to save by batching
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
@@ -175,6 +185,11 @@ class InProcessTransport:
         except Exception as exc:  # noqa: BLE001 - e.g. a corrupt model file: a failed call, not a 500
             raise RecommenderError(f"{type(exc).__name__}: {exc}") from exc
         return [Recommendation(r.item_id, float(r.score), r.reason) for r in found]
+
+    def recommend_batch(
+        self, requests: list[RecRequest], timeout: float
+    ) -> list[list[Recommendation] | RecommenderError]:
+        raise BatchUnsupported("the in-process recommender is called once per query")
 
     def close(self) -> None:
         return None

@@ -17,7 +17,7 @@ from core.db import utcnow
 from core.errors import BadRequest
 from core.web import commit, db_session, services
 from layout_engine import pages
-from layout_engine.service import ResolveQuery
+from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
 from shoppers import service as shopper_service
 from shoppers.events import MAX_BATCH
@@ -36,7 +36,7 @@ def resolve_page(slug: str) -> Response:
     query = _resolve_query(slug)
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
-    response = jsonify(services().resolver.resolve(query))
+    response = jsonify(services().get(PageResolver).resolve(query))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -524,3 +524,15 @@ def test_a_campaign_ended_in_the_repeated_autumn_hour_stays_readable(db_session:
     )
     assert info.campaign.status(datetime(2026, 11, 1, 6, 0, tzinfo=UTC)) == "live"
     assert "autumn-end" in [c.key for c in campaign_service.list_campaigns(db_session)]
+
+
+def test_an_app_given_a_clock_serves_the_campaigns_of_its_time(
+    make_app: Any, client: Any, admin_headers: dict[str, str], store: list[str]
+) -> None:
+    """`create_app(clock=...)` replaces the wall clock the resolver judges campaign windows by."""
+    starts = minute(now() + timedelta(days=10))
+    create(client, admin_headers, "next-week", starts_at=local(starts), ends_at=local(starts + timedelta(days=2)))
+    assert campaign_key(resolve(client)) is None  # not yet, by the real clock
+    later = make_app(clock=lambda: starts + timedelta(hours=1))
+    assert later.extensions["tessera"].clock() == starts + timedelta(hours=1)
+    assert campaign_key(resolve(later.test_client())) == "next-week"

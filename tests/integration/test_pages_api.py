@@ -238,23 +238,16 @@ def test_publish_refuses_a_version_that_is_not_an_integer(
 
 
 def test_publish_stays_a_success_when_cache_invalidation_fails(
-    app: Any,
-    client: Any,
-    admin_headers: dict[str, str],
-    make_layout: Any,
-    catalog: list[str],
-    monkeypatch: pytest.MonkeyPatch,
+    client: Any, admin_headers: dict[str, str], make_layout: Any, catalog: list[str], cache_outage: Any
 ) -> None:
     create_page(client, admin_headers)
     saved = save(client, admin_headers, make_layout())
-
-    def broken_put(_key: str, _value: object, ttl: float | None = None) -> None:
-        raise ConnectionError("redis went away")
-
-    monkeypatch.setattr(app.extensions["tessera"].cache, "put", broken_put)
+    cache_outage.begin()
     response = client.post(
         "/api/v1/pages/birthday/publish?marketplace=US",
         json={"version": 1},
         headers={**admin_headers, "If-Match": saved.headers["ETag"]},
     )
     assert response.status_code == 200 and response.get_json()["invalidation"] == "pending"
+    assert response.headers["Tessera-Invalidation"] == "pending"
+    assert cache_outage.end() == 0  # retried once the cache is back

@@ -183,7 +183,7 @@ def test_publish_on_one_node_is_seen_at_once_by_another_sharing_redis(
 
 
 def test_recommender_without_batch_endpoint_is_called_once_per_query(
-    app: Any, client: Any, published: dict[str, Any], catalog: list[str]
+    make_app: Any, published: dict[str, Any], catalog: list[str]
 ) -> None:
     import httpx
 
@@ -197,8 +197,8 @@ def test_recommender_without_batch_endpoint_is_called_once_per_query(
             return httpx.Response(404, json={"error": "not_found"})
         return httpx.Response(200, json={"items": [{"item_id": i, "reason": "Remote"} for i in catalog[20:40]]})
 
-    services = app.extensions["tessera"]
-    services.client.transport = HttpTransport("http://recommender.test", httpx.MockTransport(handler))
+    remote = make_app(transport=HttpTransport("http://recommender.test", httpx.MockTransport(handler)))
+    client = remote.test_client()
     first, second = resolve(client), resolve(client, "shopper-2")
     assert not first["degraded"] and not second["degraded"]
     assert paths.count("/v1/recommendations:batch") == 1  # asked once, then remembered

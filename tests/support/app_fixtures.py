@@ -94,8 +94,9 @@ def make_app(app_config: dict[str, Any]) -> Iterator[Any]:
 
     built: list[Any] = []
 
-    def make(**overrides: Any) -> Any:
-        built.append(create_app({**app_config, **overrides}))
+    def make(*, transport: Any = None, cache: Any = None, clock: Any = None, **overrides: Any) -> Any:
+        """An app on the test database; settings `overrides`, and fakes for its collaborators."""
+        built.append(create_app({**app_config, **overrides}, transport=transport, cache=cache, clock=clock))
         return built[-1]
 
     yield make

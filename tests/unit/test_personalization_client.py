@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from core.cache import MemoryCache
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
-from personalization_client.errors import RecommenderError, RecommenderTimeout, RecommenderUnavailable
+from personalization_client.errors import (
+    BatchUnsupported,
+    RecommenderError,
+    RecommenderTimeout,
+    RecommenderUnavailable,
+)
 from personalization_client.transports import HttpTransport
 from personalization_client.values import Recommendation, RecRequest
 
@@ -25,6 +32,8 @@ class ScriptedTransport:
     """Answers (or fails) from a script and advances the fake clock by each call's cost."""
 
     name = "scripted"
+    is_remote = True
+    supports_batch = False
 
     def __init__(self, clock: Clock, script: list[tuple[float, object]]) -> None:
         self.clock, self.script, self.timeouts = clock, list(script), []
@@ -36,6 +45,9 @@ class ScriptedTransport:
         if isinstance(outcome, Exception):
             raise outcome
         return [Recommendation(i, 1.0, "r") for i in outcome]  # type: ignore[attr-defined]
+
+    def recommend_batch(self, requests: list[RecRequest], timeout: float) -> list[Any]:
+        raise BatchUnsupported("scripted per query")
 
     def close(self) -> None:
         return None
@@ -177,7 +189,7 @@ def test_failed_batch_fails_each_query_and_serves_stale_non_personal_answers() -
     clock.now += 120
 
     class Failing:
-        name, is_remote = "failing", True
+        name, is_remote, supports_batch = "failing", True, True
 
         def recommend_batch(self, requests: list[RecRequest], timeout: float) -> list[object]:
             raise RecommenderTimeout("slow")

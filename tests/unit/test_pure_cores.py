@@ -47,6 +47,7 @@ EDGES = frozenset(
         "core.cli",
         "core.csrf",
         "core.db",
+        "core.services",
         "core.http_errors",
         "core.throttle",
         "core.users",
