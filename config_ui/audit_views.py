@@ -5,7 +5,7 @@ Both are the admin surface; they share the filters, so they share this module.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import Blueprint, jsonify, render_template, request
 
@@ -19,8 +19,17 @@ bp = ui_blueprint("ui_audit", __name__)
 api_bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
 
-def _filters() -> dict[str, str | None]:
-    return {name: (request.args.get(name) or "").strip() or None for name in ("actor", "action", "target")}
+class _Filters(TypedDict):
+    actor: str | None
+    action: str | None
+    target: str | None
+
+
+def _filters() -> _Filters:
+    def arg(name: str) -> str | None:
+        return (request.args.get(name) or "").strip() or None
+
+    return _Filters(actor=arg("actor"), action=arg("action"), target=arg("target"))
 
 
 @bp.get("/audit")

@@ -158,10 +158,10 @@ def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple
     if action == "remove":
         return edits.remove_slot(document, index), None
     if action == "settings":
-        slot_type = slots.get(str(document["slots"][index]["type"])) if 0 <= index < len(document["slots"]) else None
-        if slot_type is None:
+        chosen = slots.get(str(document["slots"][index]["type"])) if 0 <= index < len(document["slots"]) else None
+        if chosen is None:
             return document, selected
-        document = edits.set_slot_settings(document, index, forms.parse(slot_type.schema, request.form))
+        document = edits.set_slot_settings(document, index, forms.parse(chosen.schema, request.form))
         if "v.present" in request.form:  # the form carries the visibility fields (older clients may not)
             document = edits.set_slot_visibility(document, index, _visibility(request.form))
         return document, index

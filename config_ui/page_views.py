@@ -93,7 +93,8 @@ def preview_page(marketplace: str, slug: str) -> Any:
     query = pick.query(slug, marketplace, now)  # resolved at an explicit instant: fresh campaigns and profile
     resolved = services().get(PageResolver).resolve(query)
     context |= explain_preview(served_document(page, resolved, now), resolved, query, now)
-    shareable = url_for("ui_pages.preview_page", marketplace=marketplace, slug=slug, **pick.params())
+    params: dict[str, Any] = pick.params()  # as Any: url_for's own keywords (_external, ...) are not str
+    shareable = url_for("ui_pages.preview_page", marketplace=marketplace, slug=slug, **params)
     return render_preview("config_ui/preview.html", 200, {"HX-Push-Url": shareable}, **context)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -231,8 +231,8 @@ def _differs(current: ExperimentInfo, name: str, value: Any) -> bool:
 
 def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is_rerandomized: bool) -> None:
     """One compare-and-swap UPDATE on the revision, so a concurrent edit cannot be overwritten."""
-    columns = {k: values[k] for k in ("hypothesis", "coverage", "hash_version", "audience", "metrics", "ends_at")
-               if k in values}  # fmt: skip
+    named = ("hypothesis", "coverage", "hash_version", "audience", "metrics", "ends_at")
+    columns: dict[str, Any] = {k: values[k] for k in named if k in values}
     if "seed" in values and values["seed"] is not None:
         columns["seed"] = values["seed"]
     if "namespace" in values:
@@ -250,7 +250,9 @@ def _apply(session: Session, current: ExperimentInfo, values: dict[str, Any], is
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise PreconditionFailed("someone else changed the experiment at the same moment; reload and try again")
     if "variants" in values:
-        session.execute(ExperimentVariant.__table__.delete().where(ExperimentVariant.experiment_id == current.id))
+        session.execute(
+            cast(Table, ExperimentVariant.__table__).delete().where(ExperimentVariant.experiment_id == current.id)
+        )
         _write_variants(session, current.id, values["variants"])
 
 

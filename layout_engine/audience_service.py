@@ -335,10 +335,10 @@ def _sample_facts(session: Session, now: datetime) -> tuple[int, list[dict[str, 
     and reading and deriving 20,000 profiles is the slow part, not evaluating the rule."""
     held = _SAMPLE.get("facts")
     age = time.monotonic() - held[0] if held is not None else SAMPLE_TTL_S
-    if held is not None and age < SAMPLE_FRESH_S and held[1][0] == str(session.get_bind().url):
+    if held is not None and age < SAMPLE_FRESH_S and held[1][0] == str(session.get_bind().engine.url):
         return held[1][1], held[2]  # a live store changes profiles every batch: reuse for a few seconds
     known, changed = shopper_service.profiles_version(session)
-    version = (str(session.get_bind().url), known, changed)
+    version = (str(session.get_bind().engine.url), known, changed)
     if held is not None and age < SAMPLE_TTL_S and held[1] == version:
         _SAMPLE["facts"] = (time.monotonic(), version, held[2])
         return known, held[2]

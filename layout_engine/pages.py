@@ -111,14 +111,16 @@ def validate_marketplace(marketplace: str | None) -> str:
 
 def create_page(
     session: Session,
-    slug: str,
-    marketplace: str,
-    title: str,
+    slug: object,
+    marketplace: object,
+    title: object,
     document: dict[str, Any] | None = None,
     author: str = "system",
     comment: str = "",
 ) -> PageInfo:
-    """A new page; with `document`, its version 1 in the same transaction (a copy of another page)."""
+    """A new page; with `document`, its version 1 in the same transaction (a copy of another page).
+
+    `slug`, `marketplace` and `title` are checked here, so callers may pass a JSON body's values as they are."""
     problems = []
     if not isinstance(slug, str) or not SLUG.match(slug):
         problems.append({"path": "/slug", "message": "lower-case letters, digits and dashes, at most 100"})
@@ -126,7 +128,8 @@ def create_page(
         problems.append({"path": "/marketplace", "message": "two upper-case letters, e.g. US"})
     if not isinstance(title, str) or not 1 <= len(title) <= 200:
         problems.append({"path": "/title", "message": "a title of 1 to 200 characters is required"})
-    if problems:
+    # The isinstance checks repeat the ones above (problems is then non-empty) so the types narrow to str.
+    if problems or not (isinstance(slug, str) and isinstance(marketplace, str) and isinstance(title, str)):
         raise ValidationFailed("the page is not valid", problems)
     page = Page(slug=slug, marketplace=marketplace, title=title)
     session.add(page)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from scipy import sparse
@@ -120,6 +121,19 @@ class _Log:
     n_orders: int
 
 
+class _Catalog(TypedDict):
+    """The catalog's columns as `Model` fields, indexed by item position."""
+
+    item_ids: np.ndarray
+    titles: np.ndarray
+    brands: np.ndarray
+    categories: np.ndarray
+    occasions: np.ndarray
+    prices: np.ndarray
+    category_names: tuple[str, ...]
+    occasion_names: tuple[str, ...]
+
+
 def train(
     items: Sequence[Item],
     events: Sequence[Event],
@@ -150,7 +164,7 @@ def train(
     step(1)
     shoppers = _shoppers(log, catalog, decay, n_items)
     step(1)
-    signals = {"popularity": popularity, "trending": trending, "similarity": similarity}
+    signals: dict[str, np.ndarray] = {"popularity": popularity, "trending": trending, "similarity": similarity}
     version = _version(now, catalog["item_ids"], signals | {"co_purchase": co_purchase} | shoppers)
     return Model(
         **catalog, **signals, co_purchase=co_purchase, user_ids=np.array(log.user_ids, dtype=str), **shoppers,
@@ -158,7 +172,7 @@ def train(
     )  # fmt: skip
 
 
-def _catalog_arrays(items: Sequence[Item]) -> dict:
+def _catalog_arrays(items: Sequence[Item]) -> _Catalog:
     category_names = tuple(sorted({item.category for item in items}))
     occasion_names = tuple(sorted({o for item in items for o in item.occasions}))
     occasions = np.zeros((len(items), len(occasion_names)), dtype=bool)
@@ -190,8 +204,8 @@ def _log(item_ids: np.ndarray, events: Sequence[Event], now: datetime) -> _Log:
         order = orders.setdefault(event.order_id, len(orders)) if event.order_id else -1
         rows.append((user, item, order, event.event == "purchase", EVENT_WEIGHTS[event.event], age))
     table = np.array(rows, dtype=np.float64).reshape(-1, 6)
-    user, item, order = (table[:, k].astype(np.int64) for k in range(3))
-    return _Log(user, item, order, table[:, 3] > 0, table[:, 4], table[:, 5], tuple(users), len(orders))
+    users_at, items_at, orders_at = (table[:, k].astype(np.int64) for k in range(3))
+    return _Log(users_at, items_at, orders_at, table[:, 3] > 0, table[:, 4], table[:, 5], tuple(users), len(orders))
 
 
 def _trending(log: _Log, n_items: int) -> np.ndarray:
@@ -207,7 +221,7 @@ def _trending(log: _Log, n_items: int) -> np.ndarray:
     return (mass - expected) / np.sqrt(expected + 1.0)
 
 
-def _similarity(log: _Log, catalog: dict, n_items: int) -> np.ndarray:
+def _similarity(log: _Log, catalog: _Catalog, n_items: int) -> np.ndarray:
     n_users = len(log.user_ids)
     counts = sparse.csr_matrix((log.weight, (log.user, log.item)), shape=(n_users, n_items))
     counts.data = np.log1p(counts.data)  # damp shoppers who view one card twenty times
@@ -239,7 +253,7 @@ def _cosine(co: np.ndarray) -> np.ndarray:
     return co / norms[:, None] / norms[None, :]
 
 
-def _shoppers(log: _Log, catalog: dict, decay: np.ndarray, n_items: int) -> dict[str, np.ndarray]:
+def _shoppers(log: _Log, catalog: _Catalog, decay: np.ndarray, n_items: int) -> dict[str, np.ndarray]:
     n_users = len(log.user_ids)
     keys, inverse = np.unique(log.user * n_items + log.item, return_inverse=True)
     weights = np.bincount(inverse, log.weight * decay)

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -72,7 +72,7 @@ def _store(session: Session, events: list[Event]) -> set[str]:
 def _insert_events(dialect: str) -> Any:
     """One statement, executed with the batch's rows: compiled once and cached, where a multi-row
     VALUES built per batch was compiled afresh every time (most of ingestion's cost, measured)."""
-    table = EventRow.__table__
+    table = cast(Table, EventRow.__table__)
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
     return builder(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
 
@@ -85,4 +85,4 @@ def _add_purchases(session: Session, events: list[Event]) -> None:
         if e.type == "order" and e.item_id
     ]  # fmt: skip
     if purchases:
-        session.execute(insert(ShopperInteraction.__table__), purchases)
+        session.execute(insert(cast(Table, ShopperInteraction.__table__)), purchases)

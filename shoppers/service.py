@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -104,7 +104,7 @@ def update_profiles(session: Session, events_by_user: Mapping[str, Sequence[Prof
         current.update(_locked_profiles(session, missing))
     rows = [_row_values(fold(current[u], u, events_by_user[u]), now) for u in users]
     session.execute(
-        update(ShopperProfileRow.__table__).where(ShopperProfileRow.user_id == bindparam("b_user_id")),
+        update(cast(Table, ShopperProfileRow.__table__)).where(ShopperProfileRow.user_id == bindparam("b_user_id")),
         [{**{k: v for k, v in r.items() if k != "user_id"}, "b_user_id": r["user_id"]} for r in rows],
     )
     # An opt-out committed since the check above must not leave a profile behind (on PostgreSQL an
@@ -172,7 +172,11 @@ def load_rfm_cutpoints(connection: Connection | Session, now: datetime) -> RfmCu
             ShopperProfileRow.orders > 0, ShopperProfileRow.last_order_at.is_not(None)
         )
     )
-    buyers = [(max(0.0, (now - r[0]).total_seconds() / 86_400), float(r[1]), float(r[2])) for r in rows]
+    buyers = [
+        (max(0.0, (now - last_order_at).total_seconds() / 86_400), float(orders), float(revenue))
+        for last_order_at, orders, revenue in rows
+        if last_order_at is not None  # already excluded by the query; narrows the type
+    ]
     return rfm_cutpoints(buyers)
 
 
