@@ -174,6 +174,20 @@ def test_an_audience_used_by_a_campaign_cannot_be_deleted(
     assert client.get("/api/v1/audiences/vip", headers=admin_headers).status_code == 200
 
 
+def test_an_audience_an_experiment_targets_cannot_be_deleted(
+    client: Any, admin_headers: dict[str, str], home: list[str]
+) -> None:
+    """Experiments own their audience column; they tell the audience service through its usage hook."""
+    create(client, admin_headers)
+    variants = [{"key": "control", "weight": 0.5, "layout_version": 1},
+                {"key": "again", "weight": 0.5, "layout_version": 1}]  # fmt: skip
+    experiment = client.post("/api/v1/experiments", headers=admin_headers, json={
+        "key": "vip-test", "page": "home", "marketplace": "US", "audience": "vip", "variants": variants})  # fmt: skip
+    assert experiment.status_code == 201, experiment.get_json()
+    refused = client.delete("/api/v1/audiences/vip", headers=admin_headers)
+    assert refused.status_code == 409 and "experiment vip-test" in refused.get_json()["message"]
+
+
 def test_an_audience_shown_a_slot_on_a_published_page_cannot_be_deleted(
     client: Any, admin_headers: dict[str, str], catalog: list[str]
 ) -> None:

@@ -5,6 +5,7 @@ import json
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,16 @@ def test_write_files_produces_the_recommender_input_contract(small: DemoData, tm
 def test_generate_rejects_empty_sizes() -> None:
     with pytest.raises(ValueError, match="positive"):
         generate(n_shoppers=0, now=NOW)
+
+
+def test_the_demo_command_writes_files_the_recommender_reads(tmp_path: Path) -> None:
+    """`python -m demo generate` (moved from the recommender's CLI, which no longer imports the demo)."""
+    from click.testing import CliRunner
+
+    from demo.__main__ import cli
+
+    result = CliRunner().invoke(cli, ["generate", "--data", str(tmp_path), "--shoppers", "50", "--items", "40"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 40 items" in result.output
+    assert len(read_catalog(tmp_path / "catalog.jsonl")) == 40
+    assert read_interactions(tmp_path / "interactions.csv")
