@@ -45,6 +45,7 @@ def signed_in_client(app: Any) -> tuple[Any, str]:
 
     with app.extensions["tessera"].db.session() as session:
         create_user(session, "bench@example.com", "bench password 123", "editor")
+        session.commit()  # services never commit; the benchmark is this unit of work's edge
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").get_data(as_text=True))
     client.post("/sign-in", data={"email": "bench@example.com", "password": "bench password 123",

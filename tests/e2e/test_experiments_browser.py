@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, insert, update
 
 from experiments.models import Experiment, Exposure
 from shoppers.models import EventRow
-from tests.support.browser import signed_in_tab
+from tests.support.browser import signed_in_tab, wait_for_htmx_to_settle
 from tests.support.builders import make_layout
 
 pytestmark = pytest.mark.e2e
@@ -140,6 +140,7 @@ def test_marketer_defines_an_experiment_with_the_planner_beside_it(
         tab.get_by_label("Power").fill("2")
         tab.get_by_label("Power").press("Tab")
     expect(tab.locator("#plan-power-error")).to_contain_text("0.5 to 0.9999")
+    wait_for_htmx_to_settle(tab)  # the swapped-in form listens only once htmx has settled it
     with tab.expect_response(lambda r: "/experiments/plan" in r.url and r.status == 200):
         tab.get_by_label("Power").fill("0.8")
         tab.get_by_label("Power").press("Tab")

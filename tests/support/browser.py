@@ -20,3 +20,13 @@ def signed_in_tab(
     tab.get_by_role("button", name="Sign in").click()
     tab.wait_for_url(f"{server}/")
     return context, tab
+
+
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
+def wait_for_htmx_to_settle(tab: Any) -> None:
+    """Wait until htmx has finished swapping and settling new content. Content is in the DOM before
+    htmx has wired its `hx-*` attributes, so a test that types into a just-swapped form at machine
+    speed could fire `change` before anything listens (a person is never that fast)."""
+    tab.wait_for_function(f"() => document.querySelector({HTMX_BUSY!r}) === null")
