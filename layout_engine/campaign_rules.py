@@ -400,15 +400,23 @@ def apply_effects(document: Mapping[str, Any], effects: Sequence[Effect]) -> dic
     """A new document with the patch and insert effects applied in order (pass `campaign.effects_for(page)`).
 
     A patch for a slot no longer on the page, and an insert whose slot id is already there, are skipped.
-    Replace effects are ignored: the caller serves the replaced version's document instead."""
-    out = copy.deepcopy(dict(document))
+    Replace effects are ignored: the caller serves the replaced version's document instead.
+
+    Copy on write: the result shares every slot it does not change with `document` (which is the
+    cached published document, never mutated by anyone), and copies the page, its slot list and
+    each patched slot. A deep copy of the whole page per request was 13% of a resolve's CPU."""
+    out = dict(document)
+    if "slots" in out or any(effect.kind in ("patch", "insert") for effect in effects):
+        out["slots"] = list(out.get("slots") or [])
     for effect in effects:
-        slots = out.setdefault("slots", []) if effect.kind in ("patch", "insert") else []
+        slots = out["slots"] if effect.kind in ("patch", "insert") else []
         ids = [s.get("id") if isinstance(s, Mapping) else None for s in slots]
         if effect.kind == "patch" and effect.slot_id in ids:
-            slot = slots[ids.index(effect.slot_id)]
+            index = ids.index(effect.slot_id)
+            slot = dict(slots[index])
             current = slot.get("settings")
             slot["settings"] = _merged(current if isinstance(current, Mapping) else {}, effect.settings or {})
+            slots[index] = slot
         elif effect.kind == "insert" and effect.slot is not None and effect.slot.get("id") not in ids:
             position = len(slots) if effect.position is None else max(0, min(effect.position, len(slots)))
             slots.insert(position, copy.deepcopy(dict(effect.slot)))
