@@ -162,7 +162,7 @@ class ShopperPick:
 
     def query(self, slug: str, marketplace: str, at: datetime | None = None) -> ResolveQuery:
         return ResolveQuery(slug, marketplace, self.user_id, self.locale, self.device, attributes=self.attributes,
-                            at=at or self.at)  # fmt: skip
+                            at=at or self.at, by_staff=True)  # fmt: skip
 
     def params(self) -> dict[str, str]:
         """Query parameters naming this pick: `at` as an ISO UTC instant, attributes as `attr.<name>`."""

@@ -60,7 +60,7 @@ def preview_published_page(slug: str) -> Any:
     user_id = request.args.get("user_id") or None
     device = request.args.get("device") or None
     try:
-        query = ResolveQuery(slug, pages.validate_marketplace(marketplace), user_id, device=device)
+        query = ResolveQuery(slug, pages.validate_marketplace(marketplace), user_id, device=device, by_staff=True)
         page = services().get(PageResolver).resolve(query)
     except ApiError as exc:
         return render_template("config_ui/error.html", error=exc), exc.status

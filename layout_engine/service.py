@@ -67,10 +67,17 @@ class ResolveQuery:
     preview_variant: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()  # the storefront's `attr.*` values
     at: datetime | None = None  # time travel, for authorized previews only
+    by_staff: bool = False  # Tessera's own people looking (the UI's previews): never a shopper's visit
 
     @property
     def is_preview(self) -> bool:
         return self.at is not None or self.preview_variant is not None
+
+    @property
+    def is_exposure(self) -> bool:
+        """Whether a variant served for this query enters the experiment's results: only a shopper's
+        own visit does — not a preview, time travel, a forced variant, a trace or a staff member."""
+        return not (self.is_preview or self.explain or self.by_staff)
 
 
 class PageResolver:
@@ -109,7 +116,7 @@ class PageResolver:
         if self._variants is not None and not is_experiment_suppressed(campaign, query.slug):
             assignment = self._variants.choose(published.page_id, query.user_id, query.preview_variant,
                                                lambda audience: is_member(audience, context),
-                                               record=query.at is None, at=query.at)  # fmt: skip
+                                               record=query.is_exposure, at=query.at)  # fmt: skip
         choice = choose_layout(published, campaign, assignment)
         experiment = choice.experiment.as_dict() if choice.experiment is not None else None
         body = self._resolve_layout(self._served(published, choice), context, query, started, experiment)

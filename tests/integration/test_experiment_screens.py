@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from core.db import utcnow
 from experiments import service, stats
@@ -217,6 +217,26 @@ def test_publisher_ships_the_winner_as_an_ordinary_publish(
     assert {e["action"] for e in events[:3]} == {"experiment_stopped", "experiment_shipped", "publish"}
     resolved = resolve(client, "shopper-1")
     assert resolved["version"] == 2 and resolved["experiment"] is None
+
+
+def test_staff_previews_of_a_page_under_test_record_no_exposure(
+    app: Any, client: Any, sign_in: Any, db_session: Any, running: Any
+) -> None:
+    """Before: opening the page's preview in the UI entered the previewed shopper into the results."""
+    sign_in("viewer")
+    for url in (
+        "/preview/birthday?marketplace=US&user_id=staff-look-1",
+        "/pages/US/birthday/preview?user_id=staff-look-2",
+    ):
+        assert client.get(url).status_code == 200
+    app.extensions["tessera"].exposures.flush()
+    looked = select(func.count()).select_from(Exposure).where(Exposure.user_id.like("staff-look-%"))
+    assert db_session.scalar(looked) == 0
+    resolve(client, "shopper-look-3")  # a shopper's own visit still counts
+    app.extensions["tessera"].exposures.flush()
+    assert (
+        db_session.scalar(select(func.count()).select_from(Exposure).where(Exposure.user_id == "shopper-look-3")) == 1
+    )
 
 
 def test_a_ui_ship_whose_cache_write_fails_succeeds_and_says_invalidation_is_pending(

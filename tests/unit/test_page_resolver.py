@@ -279,3 +279,15 @@ def test_the_resolver_and_its_pure_seams_load_no_database_or_web_framework() -> 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("looking", "is_recorded"),
+    [({}, True), ({"by_staff": True}, False), ({"explain": True}, False), ({"preview_variant": "b"}, False)],
+)
+def test_only_a_shoppers_own_visit_is_recorded_as_an_exposure(
+    world: World, looking: dict[str, Any], is_recorded: bool
+) -> None:
+    """A staff member's preview in the UI, a trace or a forced variant must not enter the experiment's results."""
+    world.resolve(**looking)
+    assert world.chooser.calls[0]["record"] is is_recorded
