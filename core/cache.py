@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.logs import FailureLog
+
 log = logging.getLogger(__name__)
 
 
@@ -88,35 +90,41 @@ class RedisCache:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.05, socket_connect_timeout=0.2)
         self._prefix = prefix
+        self._failures = FailureLog(log, "redis")
 
     def get(self, key: str) -> Any | None:
         try:
             raw = self._redis.get(self._prefix + key)
-        except Exception:  # noqa: BLE001 - a cache outage is a miss, not a failure
-            log.warning("redis get failed for a %s key", _kind(key), exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a cache outage is a miss, not a failure
+            self._failures.failed(f"get of a {_kind(key)} key", exc)
             return None
+        self._failures.recovered()
         return None if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         try:
             px = None if ttl is None else max(1, int(ttl * 1000))
             self._redis.set(self._prefix + key, json.dumps(value), px=px)
-        except Exception:  # noqa: BLE001
-            log.warning("redis set failed for a %s key", _kind(key), exc_info=True)
+        except Exception as exc:  # noqa: BLE001
+            self._failures.failed(f"set of a {_kind(key)} key", exc)
+            return
+        self._failures.recovered()
 
     def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
         try:
             px = None if ttl is None else max(1, int(ttl * 1000))
             return bool(self._redis.set(self._prefix + key, json.dumps(value), px=px, nx=True))
-        except Exception:  # noqa: BLE001
-            log.warning("redis add failed for a %s key", _kind(key), exc_info=True)
+        except Exception as exc:  # noqa: BLE001
+            self._failures.failed(f"add of a {_kind(key)} key", exc)
             return False
 
     def delete(self, key: str) -> None:
         try:
             self._redis.delete(self._prefix + key)
-        except Exception:  # noqa: BLE001 - entries expire by TTL; the caller's commit stands
-            log.warning("redis delete failed for a %s key", _kind(key), exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - entries expire by TTL; the caller's commit stands
+            self._failures.failed(f"delete of a {_kind(key)} key", exc)
+            return
+        self._failures.recovered()
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
         """`set` that raises: publishes use it so they know whether other nodes were told."""

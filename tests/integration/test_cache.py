@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import uuid
 
 import pytest
@@ -58,3 +60,18 @@ def test_add_sets_only_when_absent(cache: MemoryCache) -> None:
     assert cache.add("k", "new", ttl=30)
     assert not cache.add("k", "old", ttl=30)
     assert cache.get("k") == "new"
+
+
+def test_an_unreachable_redis_is_a_miss_and_a_few_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """Before: every failed call logged a full traceback (1,250 of them in a 26 s outage)."""
+    with socket.socket() as probe:  # a port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cache = RedisCache(f"redis://127.0.0.1:{port}/0", prefix="tessera-test:")
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
+        for n in range(200):
+            assert cache.get(f"ptr:home:US:{n}") is None
+            cache.set(f"shopper:s-{n}", {"x": 1}, ttl=5)
+    lines = [r for r in caplog.records if r.name == "core.cache"]
+    assert 1 <= len(lines) <= 2 and all(r.exc_info is None for r in lines)
+    assert "redis failed" in lines[0].getMessage() and "s-1" not in lines[0].getMessage()  # no shopper ids

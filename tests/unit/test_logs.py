@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.logs import HANDLER_NAME, configure_logging
+from core.logs import HANDLER_NAME, FailureLog, configure_logging
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +51,37 @@ def test_a_module_record_is_written_with_time_level_and_logger_name(capsys: pyte
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="chatty"):
         configure_logging("chatty")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_dependency_outage_is_a_few_lines_not_one_per_failure(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    failures = FailureLog(logging.getLogger("tessera.test"), "redis", every_s=30.0, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="tessera.test"):
+        for second in range(60):  # a minute of failures, 20 a second
+            clock.now = float(second)
+            for _ in range(20):
+                failures.failed("get of a ptr key", ConnectionError("Connection refused"))
+        failures.recovered()
+        failures.recovered()  # once is enough
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "redis failed: get of a ptr key (ConnectionError: Connection refused)",
+        "redis failed: get of a ptr key (ConnectionError: Connection refused) (599 more failures since the last line)",
+        "redis works again (599 failures since the last line)",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # no traceback per failure
+
+
+def test_a_dependency_that_never_failed_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    failures = FailureLog(logging.getLogger("tessera.test"), "redis")
+    with caplog.at_level(logging.DEBUG, logger="tessera.test"):
+        failures.recovered()
+    assert caplog.records == [] and not failures.is_down
