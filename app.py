@@ -56,7 +56,7 @@ def create_app(
     and `clock` replace the recommender transport, the shared cache and the wall clock, so tests
     and embedders inject fakes instead of reaching into `app.extensions`."""
     settings = Settings.from_env(config)
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False, static_folder=None)
     app.config.update(
         TESTING=settings.testing,

@@ -38,7 +38,6 @@ ENVIRONMENT = {
     "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
     "log_level": "TESSERA_LOG_LEVEL",
-    "log_format": "TESSERA_LOG_FORMAT",
     "analysis_threads": "TESSERA_ANALYSIS_THREADS",
     "surfaces": "TESSERA_SURFACES",
 }
@@ -81,7 +80,6 @@ class Settings:
     secure_cookies: bool = False
     testing: bool = False
     log_level: str = "INFO"
-    log_format: str = "json"  # or "text", for people reading a terminal
 
     @property
     def resolved_database_url(self) -> str:
@@ -181,12 +179,6 @@ def _to_str(value: Any) -> str:
     raise ValueError("expected a string")
 
 
-def _log_format(value: str) -> str:
-    if value.strip().lower() not in ("json", "text"):
-        raise ValueError("expected json or text")
-    return value.strip().lower()
-
-
 def _log_level(value: str) -> str:
     if value.strip().upper() not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
@@ -201,7 +193,7 @@ _COERCERS: dict[object, Callable[[Any], Any]] = {
     str: _to_str,
 }
 # Checks beyond the type, by setting.
-_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level, "log_format": _log_format}
+_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level}
 
 
 def parse_surfaces(value: str | Iterable[str]) -> tuple[str, ...]:

@@ -6,10 +6,6 @@ so the wiring lives in one place.
 
 from __future__ import annotations
 
-import logging
-import re
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -17,7 +13,7 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
-from core import changes, logs
+from core import changes
 from core.dispatch import Invalidation
 from core.errors import BadRequest
 from core.services import Services
@@ -72,45 +68,8 @@ def json_body() -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
-    app.before_request(_start_request)
     app.teardown_appcontext(close_session)
     app.after_request(_tell_invalidation)
-    app.after_request(_log_request)
-    app.teardown_request(_end_request)
-
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-access_log = logging.getLogger("tessera.access")
-
-
-def _start_request() -> None:
-    """Every request gets an id: the proxy's `X-Request-ID` when it sends a sane one, else a new
-    one. It is on every log line made while serving the request and in the response."""
-    offered = request.headers.get("X-Request-ID", "")
-    g.request_id = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
-    g.request_token = logs.request_id.set(g.request_id)
-    g.request_started = time.perf_counter()
-
-
-def _log_request(response: Response) -> Response:
-    """One access line per request. The route is the URL rule (`/api/v1/shoppers/<user_id>`), never
-    the path or query string, which carry shopper ids; tokens are in headers, which are not logged."""
-    request_id = g.get("request_id")
-    if request_id is None:  # a request that failed before `_start_request` ran
-        return response
-    response.headers["X-Request-ID"] = request_id
-    route = request.url_rule.rule if request.url_rule is not None else None
-    elapsed_ms = round((time.perf_counter() - g.request_started) * 1000, 2)
-    access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
-                    extra={"method": request.method, "route": route, "endpoint": request.endpoint,
-                           "status": response.status_code, "ms": elapsed_ms})  # fmt: skip
-    return response
-
-
-def _end_request(_exc: BaseException | None) -> None:
-    token = g.pop("request_token", None)
-    if token is not None:
-        logs.request_id.reset(token)
 
 
 def _tell_invalidation(response: Response) -> Response:
