@@ -8,6 +8,7 @@ which surfaces this process serves: `storefront` (resolve, events, privacy),
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
 from personalization_client.transports import HttpTransport, InProcessTransport, LazyEngine, Transport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -201,11 +204,14 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/readyz")
     def readyz():  # type: ignore[no-untyped-def]
+        """Unauthenticated, so it names the fault's kind only: the driver's message holds the
+        database's host, port and user, which are nobody's business outside (they go to the log)."""
         try:
             with web.services().db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return jsonify({"status": "unavailable", "database": str(exc)[:200]}), 503
+            log.warning("not ready: the database is unreachable (%s: %s)", type(exc).__name__, exc)
+            return jsonify({"status": "unavailable", "database": "unreachable", "error": type(exc).__name__}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
 

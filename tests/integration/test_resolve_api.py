@@ -146,6 +146,31 @@ def test_health_and_readiness(client: Any) -> None:
     assert client.get("/readyz").get_json()["database"] == "ok"
 
 
+def test_readiness_names_the_fault_but_not_the_database_host(app_config: dict[str, Any]) -> None:
+    """Before: `/readyz` answered anyone with the driver's message: host, port and user of the database."""
+    import socket
+
+    from app import create_app
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://tessera:hunter2@127.0.0.1:{port}/nowhere"
+    unready = create_app({**app_config, "database_url": url})
+    try:
+        answer = unready.test_client().get("/readyz")
+    finally:
+        services = unready.extensions["tessera"]
+        for pool in (services.executor, services.analytics_executor):
+            pool.shutdown()
+        services.dispatcher.close()
+        services.exposures.close()
+        services.db.dispose()
+    assert answer.status_code == 503 and answer.get_json()["database"] == "unreachable"
+    body = answer.get_data(as_text=True)
+    assert not [secret for secret in ("127.0.0.1", str(port), "hunter2", "tessera", "nowhere") if secret in body]
+
+
 def test_preview_renders_the_resolved_page_as_html(client: Any, published: dict[str, Any], sign_in: Any) -> None:
     assert client.get("/preview/home?marketplace=US&user_id=shopper-1").status_code == 302  # sign in first
     sign_in("viewer")
