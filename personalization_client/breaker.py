@@ -5,10 +5,14 @@ holds at least `min_calls` and the failure share reaches `failure_ratio`, the
 breaker opens and refuses calls for `open_s`. Then it is half-open: exactly
 one probe goes through; success closes it, failure opens it again.
 Timeouts count as failures. Defaults follow Hystrix (20 calls / 10 s / 50% / 5 s).
+
+Opening and closing again are logged (one line each, named by endpoint): they are the moments
+an operator needs, where the calls in between would only flood the log.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,11 @@ class BreakerPolicy:
 
 
 class CircuitBreaker:
-    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic, name: str = "recommender"
+    ) -> None:
         self._policy = policy
+        self._name = name
         self._clock = clock
         self._outcomes: deque[tuple[float, bool]] = deque()
         self._failures = 0  # failures inside `_outcomes`, kept so no call scans the window
@@ -57,20 +65,33 @@ class CircuitBreaker:
 
     def record(self, is_success: bool) -> None:
         with self._lock:
-            now = self._clock()
-            if self._state == "half_open":
-                self._probe_in_flight = False
-                if is_success:
-                    self._state = "closed"
-                    self._clear()
-                else:
-                    self._open(now)
-                return
-            self._outcomes.append((now, is_success))
-            self._failures += not is_success
-            self._trim(now)
-            if self._state == "closed" and self._should_open():
+            before = self._state
+            share = self._record(is_success)
+            after = self._state
+        if after == "open" and before == "closed":
+            log.warning("breaker for %s opened: %.0f%% of calls failed; calls resume with a probe in %g s",
+                        self._name, share * 100, self._policy.open_s)  # fmt: skip
+        elif after == "closed" and before == "half_open":
+            log.warning("breaker for %s closed: the probe succeeded", self._name)
+
+    def _record(self, is_success: bool) -> float:
+        """Apply one outcome (under the lock); returns the window's failure share before any reset."""
+        now = self._clock()
+        if self._state == "half_open":
+            self._probe_in_flight = False
+            if is_success:
+                self._state = "closed"
+                self._clear()
+            else:
                 self._open(now)
+            return 0.0 if is_success else 1.0
+        self._outcomes.append((now, is_success))
+        self._failures += not is_success
+        self._trim(now)
+        share = self._failures / len(self._outcomes)
+        if self._state == "closed" and self._should_open():
+            self._open(now)
+        return share
 
     def _advance(self) -> None:
         if self._state == "open" and self._clock() - self._opened_at >= self._policy.open_s:

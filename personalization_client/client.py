@@ -64,7 +64,8 @@ class PersonalizationClient:
         """The breaker guarding one endpoint (one strategy path of the recommender)."""
         with self._lock:
             if strategy not in self._breakers:
-                self._breakers[strategy] = CircuitBreaker(self._breaker_policy, self._clock)
+                self._breakers[strategy] = CircuitBreaker(self._breaker_policy, self._clock,
+                                                          name=f"{self.transport.name} {strategy}")  # fmt: skip
             return self._breakers[strategy]
 
     def fetch_fresh_cached(self, request: RecRequest) -> Fetch | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,3 +67,26 @@ def test_never_opens_below_the_minimum_number_of_calls_or_without_failures(outco
     for _ in outcomes:
         healthy.record(True)
     assert healthy.state == "closed"
+
+
+def test_opening_and_closing_are_logged_once_each_and_the_calls_between_not_at_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: a breaker changed state silently, so an outage of the recommender left no trace."""
+    clock = Clock()
+    policy = BreakerPolicy(window_s=10.0, min_calls=4, failure_ratio=0.5, open_s=5.0)
+    cb = CircuitBreaker(policy, clock, name="http://recommender.internal personalized")
+    with caplog.at_level(logging.INFO, logger="personalization_client.breaker"):
+        for ok in (True, False, True, False):
+            assert cb.allow()
+            cb.record(ok)
+        for _ in range(50):
+            assert not cb.allow()  # refused while open: nothing logged
+        clock.now += 5
+        assert cb.allow()
+        cb.record(True)
+    assert [r.getMessage() for r in caplog.records] == [
+        "breaker for http://recommender.internal personalized opened: 50% of calls failed; "
+        "calls resume with a probe in 5 s",
+        "breaker for http://recommender.internal personalized closed: the probe succeeded",
+    ]
