@@ -47,6 +47,11 @@ class AppServices(Services):
     exposures: ExposureRecorder
     experiments: ExperimentChooser
 
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)  # resolves still running may record exposures...
+        self.exposures.close()  # ...which are written before the database is let go
+        super().close()
+
 
 def create_app(
     config: dict[str, Any] | None = None,

@@ -33,6 +33,13 @@ class Services:
     dispatcher: Dispatcher
     clock: Clock
 
+    def close(self) -> None:
+        """Stop the threads and the connections (a worker exiting, a test done); idempotent."""
+        self.executor.shutdown(wait=True)
+        self.analytics_executor.shutdown(wait=True)
+        self.dispatcher.close()
+        self.db.dispose()
+
     def get(self, kind: type[T]) -> T:
         """The one collaborator of type `kind` (a feature's class, e.g. `PageResolver`). Looked up
         once per type: resolve asks on every request, and scanning the fields cost 15 µs of ~1 ms."""

@@ -253,10 +253,6 @@ class Erasure:
     profile: bool
     elsewhere: Mapping[str, int] = field(default_factory=dict)  # rows other packages removed, by kind
 
-    @property
-    def exposures(self) -> int:
-        return self.elsewhere.get("exposures", 0)
-
     def as_dict(self) -> dict[str, Any]:
         return {"events": self.events, "purchases": self.purchases, **self.elsewhere, "profile": self.profile}
 

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from core.logs import HANDLER_NAME
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def our_handlers() -> list[logging.Handler]:
-    return [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+from tests.support.logging_state import our_handlers, restore_root_logger  # noqa: F401 - an autouse fixture
 
 
 def test_the_configured_level_takes_effect(make_app: Any, capsys: pytest.CaptureFixture[str]) -> None:

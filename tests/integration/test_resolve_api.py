@@ -160,12 +160,7 @@ def test_readiness_names_the_fault_but_not_the_database_host(app_config: dict[st
     try:
         answer = unready.test_client().get("/readyz")
     finally:
-        services = unready.extensions["tessera"]
-        for pool in (services.executor, services.analytics_executor):
-            pool.shutdown()
-        services.dispatcher.close()
-        services.exposures.close()
-        services.db.dispose()
+        unready.extensions["tessera"].close()
     assert answer.status_code == 503 and answer.get_json()["database"] == "unreachable"
     body = answer.get_data(as_text=True)
     assert not [secret for secret in ("127.0.0.1", str(port), "hunter2", "tessera", "nowhere") if secret in body]
@@ -203,8 +198,7 @@ def test_publish_on_one_node_is_seen_at_once_by_another_sharing_redis(
         )
         assert resolve(node_b)["version"] == 2
     finally:
-        other.extensions["tessera"].executor.shutdown()
-        other.extensions["tessera"].db.dispose()
+        other.extensions["tessera"].close()
 
 
 def test_recommender_without_batch_endpoint_is_called_once_per_query(
@@ -263,8 +257,7 @@ def test_corrupt_model_file_degrades_the_page_instead_of_failing_it(
         assert page["degraded"] is True
         assert all(s["items"] for s in page["slots"] if s["type"] == "recommendations")
     finally:
-        other.extensions["tessera"].executor.shutdown()
-        other.extensions["tessera"].db.dispose()
+        other.extensions["tessera"].close()
 
 
 def test_a_reader_that_loaded_the_old_pointer_cannot_hide_a_publish(

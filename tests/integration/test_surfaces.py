@@ -19,14 +19,6 @@ VERBS = frozenset(
 )
 
 
-def _shut(application: Any) -> None:
-    services = application.extensions["tessera"]
-    services.executor.shutdown(wait=True)
-    services.analytics_executor.shutdown(wait=True)
-    services.exposures.close()
-    services.db.dispose()
-
-
 @pytest.fixture
 def surface_app(app_config: dict[str, Any]) -> Iterator[Any]:
     """Makes apps that serve only some surfaces, on the same database as `app`."""
@@ -40,7 +32,7 @@ def surface_app(app_config: dict[str, Any]) -> Iterator[Any]:
 
     yield make
     for application in made:
-        _shut(application)
+        application.extensions["tessera"].close()
 
 
 @pytest.fixture

@@ -196,10 +196,7 @@ def cache_outage(app: Any, monkeypatch: pytest.MonkeyPatch) -> CacheOutage:
 def close_app(application: Any) -> None:
     """Stop an app's threads and connections, leaving the shared database empty for the next test."""
     services = application.extensions["tessera"]
-    services.executor.shutdown(wait=True)
-    services.analytics_executor.shutdown(wait=True)
-    services.dispatcher.close()
-    services.exposures.close()
+    services.close()
     _empty_tables(services.db)
     services.db.dispose()
 

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from core.logs import HANDLER_NAME, FailureLog, configure_logging
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def ours() -> list[logging.Handler]:
-    return [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+from core.logs import FailureLog, configure_logging
+from tests.support.logging_state import our_handlers, restore_root_logger  # noqa: F401 - an autouse fixture
 
 
 def test_configuring_sets_the_root_level_and_adds_one_handler() -> None:
     configure_logging("WARNING")
     assert logging.getLogger().level == logging.WARNING
-    assert len(ours()) == 1
+    assert len(our_handlers()) == 1
 
 
 def test_configuring_again_keeps_one_handler_and_takes_the_new_level() -> None:
     first = configure_logging("INFO")
     second = configure_logging("debug")
     assert first is second
-    assert ours() == [first]
+    assert our_handlers() == [first]
     assert logging.getLogger().level == logging.DEBUG
 
 
