@@ -21,12 +21,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import changes, csrf, web
 from core.cache import Cache, make_cache
 from core.clock import Clock, utcnow
-from core.db import Database
+from core.db import DATABASE_DOWN, Database
 from core.dispatch import Dispatcher, Handler
+from core.errors import ApiError
 from core.http_errors import register_error_handlers
 from core.logs import configure_logging
+from core.published_state import PartLoader, PublishedState, RedisStateShare
 from core.services import Services
 from core.settings import Settings
+from core.spool import Drainer, Spool
+from core.tagged_json import Codec
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
 from layout_engine.resolver_wiring import build_page_resolver
@@ -34,6 +38,8 @@ from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
 from personalization_client.transports import HttpTransport, InProcessTransport, LazyEngine, Transport
+from storefront.event_spool import KIND as EVENT_KIND
+from storefront.event_spool import apply_spooled_events
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +52,16 @@ class AppServices(Services):
     resolver: PageResolver
     exposures: ExposureRecorder
     experiments: ExperimentChooser
+    published: PublishedState
+    spool: Spool
+    spooled_events: Drainer
 
     def close(self) -> None:
+        self.published.close()
         self.executor.shutdown(wait=True)  # resolves still running may record exposures...
-        self.exposures.close()  # ...which are written before the database is let go
+        self.exposures.close()  # ...which are drained to the database (if up) before it is let go
+        self.spooled_events.close()
+        self.spool.close()  # what could not be drained stays on disk for the next start
         super().close()
 
 
@@ -110,45 +122,80 @@ def build_services(
     client = PersonalizationClient(transport or make_transport(settings), policy=policy, breaker_policy=breaker)
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     analytics_executor = ThreadPoolExecutor(max_workers=settings.analysis_threads, thread_name_prefix="analysis")
-    recorder = ExposureRecorder(db, flush_every_s=settings.exposure_flush_s)
-    chooser = ExperimentChooser(db, recorder, wall_clock=clock)
+    spool = Spool(settings.instance_path / "spool.db", max_items=settings.spool_max_items)
+    recorder = ExposureRecorder(db, spool, flush_every_s=settings.exposure_flush_s)
+    published = _published_state(settings, db, clock)
+    chooser = ExperimentChooser(lambda page_id: published.current().part("experiments").get(page_id), recorder,
+                                wall_clock=clock)  # fmt: skip
     resolver = build_page_resolver(
-        db,
-        cache,
-        client,
-        executor,
-        deadline_s=settings.page_deadline_ms / 1000,
-        pointer_ttl_s=settings.pointer_ttl_s,
-        variants=chooser,
-        wall_clock=clock,
-    )
+        published, db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, variants=chooser,
+        wall_clock=clock, faults=published.faults,
+    )  # fmt: skip
     if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
-        _warm_up(client.transport, resolver)
-    dispatcher = Dispatcher(_effects(resolver, chooser, cache))
+        _warm_up(client.transport, resolver, published)
+        published.start()
+    dispatcher = Dispatcher(_effects(resolver, published, cache))
+    spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher), every_s=1.0,
+                             is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
+    spooled_events.start()
     return AppServices(
         settings=settings, db=db, cache=cache, executor=executor, analytics_executor=analytics_executor,
         dispatcher=dispatcher, clock=clock, client=client, resolver=resolver, exposures=recorder, experiments=chooser,
+        published=published, spool=spool, spooled_events=spooled_events,
     )  # fmt: skip
 
 
-def _effects(resolver: PageResolver, chooser: ExperimentChooser, cache: Cache) -> dict[type, list[Handler]]:
+def _published_state(settings: Settings, db: Database, clock: Clock) -> PublishedState:
+    """The snapshot every resolve reads: which package loads which part, and how it is shared."""
+    from catalog.store import load_catalog
+    from catalog.values import CatalogItem
+    from experiments.assignment import Namespace
+    from experiments.definition import VariantInfo
+    from experiments.service import ExperimentInfo, running_by_page
+    from layout_engine import audience_service, campaign_service
+    from layout_engine.campaign_rules import Campaign, Effect, Window
+    from layout_engine.published_snapshot import PublishedPages, load_layouts
+    from layout_engine.sources import PublishedLayout
+
+    def layouts(session: Any, parts: Any) -> PublishedPages:
+        variants = {(e.page_id, v.layout_version) for e in parts["experiments"].values() for v in e.variants}
+        return load_layouts(session, parts["campaigns"], variants)
+
+    loaders: list[tuple[str, PartLoader]] = [
+        ("audiences", lambda session, _parts: audience_service.rules_in_force(session)),
+        ("campaigns", lambda session, _parts: campaign_service.active_campaigns(session, clock())),
+        ("experiments", lambda session, _parts: running_by_page(session)),
+        ("catalog", lambda session, _parts: load_catalog(session)),
+        ("layouts", layouts),
+    ]
+    codec = Codec([PublishedPages, PublishedLayout, Campaign, Effect, Window, ExperimentInfo, Namespace, VariantInfo,
+                   CatalogItem])  # fmt: skip
+    share = RedisStateShare(settings.redis_url, settings.cache_prefix) if settings.redis_url else None
+    is_memory = db.engine.url.database in (None, "", ":memory:")  # one process, one connection: no watcher needed
+    return PublishedState(db, loaders, codec, copy_path=settings.instance_path / "published-state.json",
+                          share=share, poll_s=0 if is_memory else settings.state_poll_s, clock=clock)  # fmt: skip
+
+
+def _effects(resolver: PageResolver, published: PublishedState, cache: Cache) -> dict[type, list[Handler]]:
     """What each committed change does to caches: the one place post-commit effects live."""
+    announce: list[Handler] = [lambda _e: published.announce()]
     return {
-        changes.PagePublished: [lambda e: resolver.publish_pointer(e.slug, e.marketplace)],
-        changes.RulesChanged: [lambda _e: resolver.forget_rules()],
-        changes.ExperimentChanged: [lambda e: chooser.forget(e.page_id)],
+        changes.PagePublished: announce,
+        changes.RulesChanged: announce,
+        changes.ExperimentChanged: announce,
+        changes.CatalogChanged: announce,
         changes.ShopperForgotten: [lambda e: resolver.mark_shopper(e.user_id, opted_out=e.opted_out)],
         changes.ShopperHistoryChanged: [lambda e: cache.delete(shopper_key(e.user_id))],
     }
 
 
-def _warm_up(transport: Transport, resolver: PageResolver) -> None:
-    """Load the model and the catalog before the first request, so cold starts do not
-    spend the first shoppers' page deadline on loading. Missing pieces are fine here."""
+def _warm_up(transport: Transport, resolver: PageResolver, published: PublishedState) -> None:
+    """Load the model, the published state and the RFM edges before the first request, so cold
+    starts do not spend the first shoppers' page deadline on loading. Missing pieces are fine here."""
     if isinstance(transport, InProcessTransport):
         transport.preload()
-    with suppress(SQLAlchemyError):  # not migrated yet: the first request will load it
-        resolver.catalog()
+    with suppress(SQLAlchemyError, ApiError):  # not migrated yet, or the database is down: requests will say
+        published.current()
         resolver.rfm_cutpoints()
 
 
@@ -210,14 +257,20 @@ def _register_health(app: Flask) -> None:
     @app.get("/readyz")
     def readyz():  # type: ignore[no-untyped-def]
         """Unauthenticated, so it names the fault's kind only: the driver's message holds the
-        database's host, port and user, which are nobody's business outside (they go to the log)."""
+        database's host, port and user, which are nobody's business outside (they go to the log).
+        It also says which published state this worker serves, so an operator (or a test) can see
+        a change arrive on every worker."""
+        state = web.services().get(PublishedState)
+        published = {"version": state.version, "age_s": round(state.age_s, 3)}
         try:
             with web.services().db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             log.warning("not ready: the database is unreachable (%s: %s)", type(exc).__name__, exc)
-            return jsonify({"status": "unavailable", "database": "unreachable", "error": type(exc).__name__}), 503
-        return jsonify({"status": "ok", "database": "ok"})
+            body = {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__,
+                    "published_state": published}  # fmt: skip
+            return jsonify(body), 503
+        return jsonify({"status": "ok", "database": "ok", "published_state": published})
 
 
 def _register_cli(app: Flask) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.db import Base, UtcDateTime, utcnow
-from core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from core.db import DATABASE_DOWN, Base, UtcDateTime, utcnow
+from core.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
 SCOPES = frozenset({"admin", "events", "preview"})
 TOKEN_PREFIX = "tsr_"
@@ -98,8 +100,50 @@ def current_identity() -> Identity | None:
         from core.web import db_session
 
         token = bearer_token()
-        g.identity = find_identity(db_session(), token) if token else None
+        g.identity = _identity(db_session(), token) if token else None
     return g.identity  # type: ignore[no-any-return]
+
+
+class _RecentIdentities:
+    """Tokens this worker verified lately, used only while the database cannot be asked: the
+    storefront's events token keeps working through an outage (its events are spooled). A token
+    revoked during the outage works until the database is back; one never seen gets a 503."""
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self._known: OrderedDict[str, Identity] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def remember(self, digest: str, identity: Identity | None) -> None:
+        with self._lock:
+            if identity is None:
+                self._known.pop(digest, None)
+                return
+            self._known[digest] = identity
+            self._known.move_to_end(digest)
+            if len(self._known) > self._limit:
+                self._known.popitem(last=False)
+
+    def get(self, digest: str) -> Identity | None:
+        with self._lock:
+            return self._known.get(digest)
+
+
+_RECENT = _RecentIdentities()
+
+
+def _identity(session: Session, token: str) -> Identity | None:
+    digest = hash_token(token)
+    try:
+        identity = find_identity(session, token)
+    except DATABASE_DOWN as exc:
+        session.rollback()
+        remembered = _RECENT.get(digest)
+        if remembered is None:
+            raise ServiceUnavailable("the token cannot be checked now; try again shortly") from exc
+        return remembered
+    _RECENT.remember(digest, identity)
+    return identity
 
 
 F = TypeVar("F", bound=Callable[..., Any])

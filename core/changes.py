@@ -42,6 +42,11 @@ class ExperimentChanged:
 
 
 @dataclass(frozen=True)
+class CatalogChanged:
+    """Catalog items were added, changed or removed (seeding, an import)."""
+
+
+@dataclass(frozen=True)
 class ShopperForgotten:
     """A shopper opted out (`opted_out`) or was erased: serve them without profile or history at once."""
 
@@ -56,8 +61,12 @@ class ShopperHistoryChanged:
     user_id: str
 
 
-DomainEvent = PagePublished | RulesChanged | ExperimentChanged | ShopperForgotten | ShopperHistoryChanged
-_EVENT_TYPES = (PagePublished, RulesChanged, ExperimentChanged, ShopperForgotten, ShopperHistoryChanged)
+DomainEvent = (
+    PagePublished | RulesChanged | ExperimentChanged | CatalogChanged | ShopperForgotten | ShopperHistoryChanged
+)
+_EVENT_TYPES = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged, ShopperForgotten, ShopperHistoryChanged)
+# What every storefront worker holds in its published-state snapshot: these bump its version.
+PUBLISHED_STATE_EVENTS = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged)
 
 
 def record(session: HasInfo, event: DomainEvent) -> None:
@@ -75,3 +84,8 @@ def take(session: HasInfo) -> list[DomainEvent]:
 
 def peek(session: HasInfo) -> list[DomainEvent]:
     return list(session.info.get(_KEY, {}))
+
+
+def changes_published_state(session: HasInfo) -> bool:
+    """Whether the unit of work changed what storefront workers hold (so the state's version moves)."""
+    return any(isinstance(event, PUBLISHED_STATE_EVENTS) for event in session.info.get(_KEY, {}))

@@ -8,18 +8,23 @@ error leaves nothing half-written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from core import changes
 from core.clock import utcnow as utcnow  # re-exported: models and services import it from here
+
+# What a database that cannot be reached raises (refused, reset, timed out, locked for too long):
+# the errors that are worth waiting out, unlike a bad statement or bad data.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,7 +63,10 @@ def make_engine(url: str) -> Engine:
     so concurrent gunicorn workers wait for the writer instead of failing."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A database that is down must fail a request fast (the storefront then serves from its
+        # snapshot), not hold a thread for the driver's default of no timeout at all.
+        connect_args = {"connect_timeout": 2} if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
     is_memory = parsed.database in (None, "", ":memory:")
     kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if is_memory:
@@ -92,6 +100,11 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessions, "after_soft_rollback", _drop_changes)
+        # Called after a commit that changed published state (the process's snapshot refreshes).
+        self.after_published_change: list[Callable[[], None]] = []
+        from core.state_version import bump_on_commit  # the version's model is built on this module
+
+        bump_on_commit(self.sessions, self.after_published_change)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -58,3 +58,13 @@ class PreconditionRequired(ApiError):
 
 class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency is down and nothing safe can be served instead; the client should retry."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None, retry_after_s: int = 5) -> None:
+        super().__init__(message, errors)
+        self.retry_after_s = retry_after_s

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import ApiError, Unauthorized
+from core.errors import ApiError, ServiceUnavailable, Unauthorized
 
 
 def register_error_handlers(app: Flask, json_everywhere: bool = False) -> None:
@@ -22,6 +22,8 @@ def register_error_handlers(app: Flask, json_everywhere: bool = False) -> None:
         response.status_code = error.status
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+        if isinstance(error, ServiceUnavailable):
+            response.headers["Retry-After"] = str(error.retry_after_s)
         return response
 
     @app.errorhandler(HTTPException)

@@ -36,6 +36,8 @@ ENVIRONMENT = {
     "slot_timeout_ms": "TESSERA_SLOT_TIMEOUT_MS",
     "worker_threads": "TESSERA_WORKER_THREADS",
     "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
+    "state_poll_s": "TESSERA_STATE_POLL_S",
+    "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
     "log_level": "TESSERA_LOG_LEVEL",
     "analysis_threads": "TESSERA_ANALYSIS_THREADS",
@@ -72,7 +74,8 @@ class Settings:
     breaker_min_calls: int = 20
     breaker_failure_ratio: float = 0.5
     breaker_open_s: float = 5.0
-    pointer_ttl_s: float = 5.0
+    state_poll_s: float = 0.5  # how often a worker checks its published-state snapshot is current
+    spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
     analysis_threads: int = 2

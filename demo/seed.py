@@ -20,6 +20,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from catalog.models import CatalogItemRow
+from core import changes
+from core.changes import CatalogChanged
 from demo import generator
 from demo.experiments import seed_experiments
 from demo.pages import birthday_layout, curated_picks, home_layout
@@ -97,6 +99,7 @@ def _insert_catalog(session: Session, catalog: Sequence[Any]) -> None:
         for c in catalog
     ]  # fmt: skip
     session.execute(insert(CatalogItemRow), rows)
+    changes.record(session, CatalogChanged())
 
 
 def _insert_interactions(session: Session, interactions: Sequence[Any]) -> None:

@@ -1,10 +1,15 @@
-"""Recording exposures off the request path: buffered in memory, flushed in batches by a
-background thread (and at shutdown), idempotent per (experiment, user) in the database
-(`INSERT … ON CONFLICT DO NOTHING`), so the first-seen time is kept."""
+"""Recording exposures: durably before the answer goes out, to the database in batches after.
+
+A shopper's first exposure to an experiment is put in the node's spool (`core.spool`) on the
+request path — one small SQLite transaction, only for a pair not seen by this worker yet — so
+a worker killed with SIGKILL, or a database that is down, loses none. A background drainer
+applies the spooled exposures in batches, idempotently per (experiment, phase, user) in the
+database (`INSERT … ON CONFLICT DO NOTHING`, so the first-seen time is kept), and removes them
+from the spool only once the database has them.
+"""
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -15,30 +20,31 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.db import Database, utcnow
-from experiments.models import Exposure
+from core.db import DATABASE_DOWN, Database, utcnow
+from core.logs import FailureLog
+from core.spool import Drainer, Spool, Spooled
+from experiments.models import Experiment, Exposure
 from shoppers.models import ErasedShopper
 from shoppers.service import digest
 
 log = logging.getLogger(__name__)
+KIND = "exposure"
 
 
 class ExposureRecorder:
-    def __init__(self, db: Database, flush_every_s: float = 1.0, max_batch: int = 500, seen_limit: int = 200_000):
+    def __init__(self, db: Database, spool: Spool, flush_every_s: float = 1.0, seen_limit: int = 200_000) -> None:
         self._db = db
-        self._pending: list[tuple[int, int, str, int, datetime]] = []
-        self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()  # skips repeats before the DB does
+        self._spool = spool
+        self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()  # skips repeats before the spool does
         self._seen_limit = seen_limit
-        self._max_batch = max_batch
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(flush_every_s,), name="exposures", daemon=True)
-        self._thread.start()
-        atexit.register(self.close)
+        self._failures = FailureLog(log, "spool (exposures)")
+        self._drainer = Drainer(spool, KIND, self._apply, every_s=flush_every_s,
+                                is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
+        self._drainer.start()
 
     def record(self, experiment_id: int, phase: int, user_id: str, variant: int) -> None:
-        """Cheap and non-blocking: the request only appends to a list."""
+        """A first exposure is on disk when this returns; a repeat costs a dictionary lookup."""
         key = (experiment_id, phase, user_id)
         with self._lock:
             if key in self._seen:
@@ -46,44 +52,31 @@ class ExposureRecorder:
             self._seen[key] = None
             if len(self._seen) > self._seen_limit:
                 self._seen.popitem(last=False)
-            self._pending.append((experiment_id, phase, user_id, variant, utcnow()))
-            if len(self._pending) >= self._max_batch:
-                self._wake.set()
+        try:
+            self._spool.put(KIND, [[experiment_id, phase, user_id, variant, utcnow().isoformat()]])
+        except Exception as exc:  # noqa: BLE001 - the page is still served; the next visit tries again
+            with self._lock:
+                self._seen.pop(key, None)
+            self._failures.failed("keeping an exposure", exc)
+        else:
+            self._failures.recovered()
 
     def flush(self) -> int:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return 0
-        rows = [{"experiment_id": e, "phase": p, "user_id": u, "variant": v, "first_seen_at": t}
-                for e, p, u, v, t in batch]  # fmt: skip
+        """Apply every spooled exposure now (tests, shutdown); raises if the database is down."""
+        return self._drainer.drain()
+
+    def close(self) -> None:
+        self._drainer.close()
+
+    def _apply(self, items: list[Spooled]) -> None:
+        rows = [{"experiment_id": e, "phase": p, "user_id": u, "variant": v, "first_seen_at": datetime.fromisoformat(t)}
+                for e, p, u, v, t in (item.payload for item in items)]  # fmt: skip
         insert = pg_insert if self._db.engine.dialect.name == "postgresql" else sqlite_insert
         with self._db.engine.begin() as connection:
-            rows = _without_erased(connection, rows)
+            rows = _while_running(connection, _without_erased(connection, rows))
             if rows:
                 connection.execute(insert(Exposure).values(rows).on_conflict_do_nothing(
                     index_elements=["experiment_id", "phase", "user_id"]))  # fmt: skip
-        return len(batch)
-
-    def _run(self, every_s: float) -> None:
-        while not self._stopped.is_set():
-            self._wake.wait(every_s)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - keep recording; the batch is retried by nobody, so log it
-                log.exception("could not write exposures")
-
-    def close(self) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
-        try:
-            self.flush()
-        except Exception:  # noqa: BLE001 - at exit, a closed database is not worth a traceback
-            log.warning("exposures not flushed at shutdown", exc_info=True)
 
 
 def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,3 +91,26 @@ def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[
         return rows
     erased_at = {digests[d]: at for d, at in erased.items()}
     return [r for r in rows if r["user_id"] not in erased_at or r["first_seen_at"] > erased_at[r["user_id"]]]
+
+
+def _while_running(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop exposures seen after their experiment stopped: a worker that had not yet heard of the
+    stop still served a variant, but the kill switch's promise is that nobody after it counts.
+    Exposures of an experiment deleted while they waited in the spool go too."""
+    ids = {r["experiment_id"] for r in rows}
+    if not ids:
+        return rows
+    ended = dict(connection.execute(
+        select(Experiment.id, Experiment.ended_at).where(Experiment.id.in_(ids), Experiment.status != "running")
+    ).all())  # fmt: skip
+    if not ended:
+        return rows
+    return [
+        r for r in rows if r["experiment_id"] not in ended or _is_before(r["first_seen_at"], ended[r["experiment_id"]])
+    ]
+
+
+def _is_before(seen: datetime, ended: datetime | None) -> bool:
+    if ended is None:  # stopped without an end time (a draft, say): nothing counts
+        return False
+    return seen < (ended if ended.tzinfo is not None else ended.replace(tzinfo=seen.tzinfo))

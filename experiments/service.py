@@ -139,6 +139,12 @@ def list_experiments(session: Session, page_id: int | None = None) -> list[Exper
     return [_info(session, row) for row in session.scalars(query)]
 
 
+def running_by_page(session: Session) -> dict[int, ExperimentInfo]:
+    """Every running experiment by its page: the published-state snapshot's "experiments" part."""
+    rows = session.scalars(select(Experiment).where(Experiment.status == "running").order_by(Experiment.id))
+    return {row.page_id: _info(session, row) for row in rows}
+
+
 def running_for_page(session: Session, page_id: int) -> ExperimentInfo | None:
     row = session.scalars(
         select(Experiment).where(Experiment.page_id == page_id, Experiment.status == "running")

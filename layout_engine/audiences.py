@@ -44,11 +44,13 @@ class ShopperContext:
     facts: Mapping[str, Any] = field(default_factory=dict)
     opted_out: bool = False
     audiences: Mapping[str, Rule] = field(default_factory=lambda: BUILTIN_RULES)
+    is_profile_unavailable: bool = False  # the database could not be read: no profile, no opt-out known
 
     @property
     def is_personalized(self) -> bool:
-        """Whether personal recommendations may be served: a known shopper who has not opted out."""
-        return self.user_id is not None and not self.opted_out
+        """Whether personal recommendations may be served: a known shopper who has not opted out
+        (and whose opt-out could be read)."""
+        return self.user_id is not None and not self.opted_out and not self.is_profile_unavailable
 
 
 def known_audiences() -> frozenset[str]:

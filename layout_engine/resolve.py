@@ -25,6 +25,7 @@ MAX_CANDIDATES = 100
 NON_PERSONAL_COUNT = 48  # one shared, cacheable list per non-personal query
 NON_PERSONAL = (*FALLBACK_STRATEGIES, "similar_items")
 OPTED_OUT = "the shopper opted out of personalization; serving the slot's non-personal fallback"
+PROFILE_UNAVAILABLE = "the shopper's profile could not be read; serving the slot's non-personal fallback"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ def _plan_slot(index: int, slot: Mapping[str, Any], kind: str, context: ShopperC
 
 
 def _may_serve(strategy: str, context: ShopperContext) -> bool:
-    """Opted-out shoppers get no strategy that reads who they are."""
-    return strategy in NON_PERSONAL or not context.opted_out
+    """Opted-out shoppers get no strategy that reads who they are; nor does a shopper whose
+    profile (and so whose opt-out) could not be read: not knowing must not mean personalizing."""
+    return strategy in NON_PERSONAL or not (context.opted_out or context.is_profile_unavailable)
 
 
 def _request(strategy: str, spec: recommendations.RecommendationSpec, context: ShopperContext) -> RecRequest:
@@ -143,9 +145,11 @@ def _outcome(
         return run_curated(list(_ordered_curated(plan)), catalog, context.purchased, seen)
     if plan.kind == "recommendations" and plan.spec is not None:
         fallback = fetches.get((plan.index, "fallback"))
-        if plan.primary is None:  # opted out: the fallback is the answer, nothing failed
+        if plan.primary is None:  # opted out (nothing failed) or unknown (the profile could not be read)
             outcome = run_recommendations(plan.spec, Fetch(()), fallback, catalog, context.purchased, seen)
             failed = fallback is not None and not fallback.is_ok  # the fallback itself failing still degrades
+            if context.is_profile_unavailable:
+                return replace(outcome, source="fallback", is_degraded=True, fallback_reason=PROFILE_UNAVAILABLE)
             return replace(outcome, source="fallback", is_degraded=failed, fallback_reason=OPTED_OUT)
         primary = fetches.get((plan.index, "primary"), Fetch(None, error="not fetched"))
         return run_recommendations(plan.spec, primary, fallback, catalog, context.purchased, seen)

@@ -1,7 +1,7 @@
 """The resolve service: the I/O around the pure resolver, on the hot path.
 
-1. published layout: pointer (slug, marketplace) → version from cache (short
-   TTL, deleted on publish), document by version id (immutable, cached long);
+1. published layout: the page's published version and document, from the
+   worker's published-state snapshot (no SQL; swapped whole on every change);
 2. experiment variant (`VariantChooser`);
 3. campaigns: the live campaign for this page and shopper (priority decides
    overlaps) replaces the layout with a version or patches and inserts slots;
@@ -28,7 +28,7 @@ from core.clock import Clock, utcnow
 from layout_engine.audiences import Rule, ShopperContext, is_member
 from layout_engine.campaign_rules import apply_effects, select_live
 from layout_engine.choose import LayoutChoice, choose_layout, is_degraded, is_experiment_suppressed
-from layout_engine.resolve import finish_page, is_shown, plan_page, slot_payload
+from layout_engine.resolve import ResolvedSlot, finish_page, is_shown, plan_page, slot_payload
 from layout_engine.sources import (
     CatalogSource,
     PublishedLayout,
@@ -36,7 +36,6 @@ from layout_engine.sources import (
     ShopperContexts,
     SlotFetcher,
     TargetingSnapshot,
-    pointer_key,
     shopper_key,
 )
 from layout_engine.validation import validate_layout
@@ -51,7 +50,6 @@ __all__ = [
     "ResolveQuery",
     "VariantAssignment",
     "VariantChooser",
-    "pointer_key",
     "shopper_key",
 ]
 
@@ -93,7 +91,10 @@ class PageResolver:
         variants: VariantChooser | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Clock = utcnow,
+        faults: Callable[[], tuple[str, ...]] = tuple,
     ) -> None:
+        """`faults` names what makes every page served now degraded (the published state could
+        not be checked against the database); empty while all is well."""
         self._layouts = layouts
         self._targeting = targeting
         self._catalog = catalog
@@ -103,6 +104,7 @@ class PageResolver:
         self._variants = variants
         self._clock = clock
         self._wall_clock = wall_clock
+        self._faults = faults
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
         started = self._clock()
@@ -154,6 +156,7 @@ class PageResolver:
         fetches = self._slots.fetch_all(plans, deadline)
         resolved = finish_page(plans, fetches, catalog, context)
         slots = [slot_payload(s, catalog, query.explain) for s in resolved if is_shown(s)]
+        reasons = _degraded_reasons(resolved, context, self._faults())
         body: dict[str, Any] = {
             "page": layout.slug,
             "marketplace": layout.marketplace,
@@ -161,9 +164,11 @@ class PageResolver:
             "version": layout.number,
             "experiment": experiment,
             "campaign": None,
-            "degraded": is_degraded(resolved),
+            "degraded": bool(reasons),
             "slots": slots,
         }
+        if reasons:
+            body["degraded_reasons"] = reasons
         if query.explain:
             body["timing_ms"] = round((self._clock() - started) * 1000, 2)
         return body
@@ -179,26 +184,15 @@ class PageResolver:
                                          dict(query.attributes))  # fmt: skip
         return ShopperContext(query.user_id, query.marketplace, query.locale, query.device,
                               frozenset(shopper.purchased), {**request, **shopper.facts},
-                              shopper.is_opted_out, self.audience_rules())  # fmt: skip
+                              shopper.is_opted_out, self.audience_rules(), shopper.is_unavailable)  # fmt: skip
 
     # The reads and invalidations the blueprints and app.py call, delegated to the collaborators.
 
     def published_layout(self, slug: str, marketplace: str) -> PublishedLayout:
         return self._layouts.published(slug, marketplace)
 
-    def publish_pointer(self, slug: str, marketplace: str) -> None:
-        """After a publish has committed: write the page's new pointer where every process reads it."""
-        self._layouts.publish_pointer(slug, marketplace)
-
-    def _load_pointer(self, slug: str, marketplace: str) -> dict[str, Any]:
-        return self._layouts.load_pointer(slug, marketplace)
-
     def audience_rules(self) -> dict[str, Rule]:
         return self._targeting.audience_rules()
-
-    def forget_rules(self) -> None:
-        """After an audience or campaign change in this process: read them again at once."""
-        self._targeting.forget()
 
     def catalog(self) -> dict[str, CatalogItem]:
         return self._catalog.catalog()
@@ -209,6 +203,17 @@ class PageResolver:
 
     def rfm_cutpoints(self) -> profiles.RfmCutpoints:
         return self._shoppers.rfm_cutpoints()
+
+
+def _degraded_reasons(resolved: list[ResolvedSlot], context: ShopperContext, faults: tuple[str, ...]) -> list[str]:
+    """Why the page is not what it would be with every dependency up: stable codes, for
+    dashboards and the storefront's own logic (each slot carries its own words)."""
+    reasons = list(faults)
+    if context.is_profile_unavailable:
+        reasons.append("shopper_profile_unavailable")
+    if is_degraded(resolved) and not context.is_profile_unavailable:
+        reasons.append("slot_fallback")
+    return reasons
 
 
 def _is_resolvable(slot: Any) -> bool:

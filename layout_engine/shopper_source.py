@@ -7,6 +7,7 @@ pages they open. An opt-out or erasure rewrites the cached entry at once.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -14,14 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from core.cache import Cache
 from core.clock import Clock, utcnow
 from core.db import Database
+from core.logs import FailureLog
 from layout_engine.sources import ShopperFacts, shopper_key
 from shoppers import profile as profiles
 from shoppers import service as shopper_service
 
 RFM_TTL_S = 600.0  # RFM quintile edges move slowly; recomputing them reads every buyer
+log = logging.getLogger(__name__)
 
 
 class ShopperStore:
@@ -42,6 +47,7 @@ class ShopperStore:
         self._wall_clock = wall_clock
         self._rfm: tuple[float, profiles.RfmCutpoints] | None = None
         self._rfm_refreshing = threading.Event()
+        self._failures = FailureLog(log, "database (shopper profiles)")
 
     def shopper(self, user_id: str | None, now: datetime, cached: bool = True) -> ShopperFacts:
         """What the resolver uses of a shopper, held for a short TTL. Time travel reads it fresh."""
@@ -50,7 +56,12 @@ class ShopperStore:
         key = shopper_key(user_id)
         found = self._cache.get(key) if cached else None
         if found is None:
-            found = self._load(user_id, now, cached)
+            try:
+                found = self._load(user_id, now, cached)
+            except SQLAlchemyError as exc:  # the database is down: serve the page without the profile
+                self._failures.failed("reading a shopper's profile", exc)
+                return ShopperFacts(is_unavailable=True)
+            self._failures.recovered()
             if cached:  # add: an opt-out's or erasure's marker written meanwhile must win over what we read
                 self._cache.add(key, found, ttl=self._history_ttl)
         return _facts(found)
@@ -89,9 +100,12 @@ class ShopperStore:
         return held[1] if held is not None else profiles.RfmCutpoints()
 
     def _refresh_rfm(self) -> None:
+        """Keeps the edges it has when the database cannot be read (a first call then scores with none)."""
         try:
             with self._db.engine.connect() as connection:
                 self._rfm = (self._clock(), shopper_service.load_rfm_cutpoints(connection, self._wall_clock()))
+        except SQLAlchemyError as exc:
+            self._failures.failed("reading the RFM edges", exc)
         finally:
             self._rfm_refreshing.clear()
 

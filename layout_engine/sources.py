@@ -1,9 +1,9 @@
 """What the resolver reads, as values and protocols: no database, cache or HTTP here.
 
 `PageResolver` takes one object per job below; `resolver_wiring` builds the
-SQL- and cache-backed ones, unit tests hand it in-memory fakes. The cache key
-functions live here because several processes (and the blueprints that
-invalidate after a publish, opt-out or erasure) must agree on them.
+snapshot-, SQL- and cache-backed ones, unit tests hand it in-memory fakes. The
+shopper cache key lives here because several processes (and the effects that
+rewrite it after an opt-out or erasure) must agree on it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from layout_engine.resolve import SlotPlan
 from personalization_client.values import Fetch, RecRequest
 from shoppers.profile import RfmCutpoints
 from slots.postfilters import CatalogItem
-
-DOCUMENT_TTL_S = 24 * 3600  # versions are immutable: their documents may be held for a day
 
 
 @dataclass(frozen=True)
@@ -43,26 +41,12 @@ class ShopperFacts:
     purchased: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
     is_opted_out: bool = False
-
-
-def pointer_key(slug: str, marketplace: str) -> str:
-    """Cache key of a page's published pointer (deleted or rewritten on publish)."""
-    return f"ptr:{marketplace}:{slug}"
+    is_unavailable: bool = False  # the store could not be read (the database is down)
 
 
 def shopper_key(user_id: str) -> str:
     """Cache key of a shopper's `ShopperFacts` (rewritten on opt-out and erasure)."""
     return f"shopper:{user_id}"
-
-
-def version_key(page_id: int, number: int) -> str:
-    """Cache key of a (page, version number) → version id lookup."""
-    return f"ver:{page_id}:{number}"
-
-
-def document_key(version_id: int) -> str:
-    """Cache key of an immutable version's document."""
-    return f"doc:{version_id}"
 
 
 class PublishedLayouts(Protocol):
@@ -76,21 +60,13 @@ class PublishedLayouts(Protocol):
         """The same page at another version; `layout` itself when that version does not exist."""
         ...
 
-    def publish_pointer(self, slug: str, marketplace: str) -> None: ...
-
-    def load_pointer(self, slug: str, marketplace: str) -> dict[str, Any]: ...
-
 
 class TargetingSnapshot(Protocol):
-    """Audience rules and campaigns, as held (briefly) by this process."""
+    """Audience rules and campaigns, as held by this process's published-state snapshot."""
 
     def audience_rules(self) -> dict[str, Rule]: ...
 
     def campaigns_for(self, now: datetime, is_time_travel: bool) -> list[Campaign]: ...
-
-    def forget(self) -> None:
-        """Read rules and campaigns again on next use (after a change in this process)."""
-        ...
 
 
 class CatalogSource(Protocol):

@@ -13,8 +13,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from core import audit
 from core.auth import current_identity, ensure_scope, require_scope
-from core.db import utcnow
+from core.db import DATABASE_DOWN, utcnow
 from core.errors import BadRequest
+from core.spool import Spool
 from core.web import commit, db_session, services
 from layout_engine import pages
 from layout_engine.service import PageResolver, ResolveQuery
@@ -22,6 +23,7 @@ from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
 from shoppers import service as shopper_service
 from shoppers.events import MAX_BATCH
 from shoppers.ingest import ingest
+from storefront.event_spool import spool_events
 
 bp = Blueprint("storefront", __name__, url_prefix="/api/v1")
 
@@ -61,7 +63,8 @@ def _resolve_query(slug: str) -> ResolveQuery:
 @bp.post("/events")
 @require_scope("events")
 def post_events() -> Any:
-    """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored."""
+    """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored
+    (200), or, while the database is unreachable, spooled and applied later (202)."""
     body = request.get_json(silent=True)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
@@ -71,8 +74,13 @@ def post_events() -> Any:
     if len(events) > MAX_BATCH:
         raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
                          [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
-    report = ingest(db_session(), events, utcnow())
-    commit()
+    now = utcnow()
+    try:
+        report = ingest(db_session(), events, now)
+        commit()
+    except DATABASE_DOWN:  # kept on this node's disk, applied when the database is back
+        db_session().rollback()
+        return jsonify(spool_events(services().get(Spool), events, now)), 202
     return jsonify(report.as_dict()), 200
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from layout_engine.audiences import BUILTIN_RULES, Rule
 from layout_engine.campaign_rules import Campaign, Effect, Window
+from layout_engine.resolve import PROFILE_UNAVAILABLE
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.slot_fetch import PageFetcher
 from layout_engine.sources import PublishedLayout, ShopperFacts
@@ -46,7 +47,6 @@ class FakeLayouts:
     def __init__(self) -> None:
         self.versions = {1: document("Published"), 2: document("Variant B"), 3: document("Campaign")}
         self.published_number = 1
-        self.pointers_written: list[tuple[str, str]] = []
 
     def published(self, slug: str, marketplace: str) -> PublishedLayout:
         n = self.published_number
@@ -57,26 +57,16 @@ class FakeLayouts:
             return layout
         return replace(layout, version_id=100 + number, number=number, document=self.versions[number])
 
-    def publish_pointer(self, slug: str, marketplace: str) -> None:
-        self.pointers_written.append((slug, marketplace))
-
-    def load_pointer(self, slug: str, marketplace: str) -> dict[str, Any]:
-        return {"page_id": 1, "title": "Home", "version_id": 100 + self.published_number, "number": 1}
-
 
 class FakeTargeting:
     def __init__(self, campaigns: list[Campaign] | None = None) -> None:
         self.campaigns = campaigns or []
-        self.forgotten = 0
 
     def audience_rules(self) -> dict[str, Rule]:
         return dict(BUILTIN_RULES)
 
     def campaigns_for(self, now: datetime, is_time_travel: bool) -> list[Campaign]:
         return self.campaigns
-
-    def forget(self) -> None:
-        self.forgotten += 1
 
 
 class FakeCatalog:
@@ -87,8 +77,11 @@ class FakeCatalog:
 class FakeShoppers:
     def __init__(self) -> None:
         self.marked: dict[str, bool] = {}
+        self.is_down = False
 
     def shopper(self, user_id: str | None, now: datetime, cached: bool = True) -> ShopperFacts:
+        if user_id is not None and self.is_down:
+            return ShopperFacts(is_unavailable=True)
         if user_id is None or user_id in self.marked:
             return ShopperFacts(is_opted_out=self.marked.get(user_id or "", False))
         return ShopperFacts(("gc-0",), {"orders": 2})
@@ -153,9 +146,11 @@ class World:
         self.shoppers = FakeShoppers()
         self.recommender = FakeRecommender()
         self.chooser = FakeChooser(None)
+        self.faults: tuple[str, ...] = ()
         self.resolver = PageResolver(
             self.layouts, self.targeting, FakeCatalog(), self.shoppers,
             PageFetcher(self.recommender, executor), deadline_s=0.2, variants=self.chooser, wall_clock=lambda: NOW,
+            faults=lambda: self.faults,
         )  # fmt: skip
 
     def resolve(self, user_id: str | None = "shopper-1", **fields: Any) -> dict[str, Any]:
@@ -265,10 +260,19 @@ def test_an_opted_out_shopper_gets_no_personal_recommendations(world: World) -> 
     assert slot(body, "for-you")["source"] == "fallback"
 
 
-def test_invalidations_reach_the_collaborators(world: World) -> None:
-    world.resolver.forget_rules()
-    world.resolver.publish_pointer("home", "US")
-    assert world.targeting.forgotten == 1 and world.layouts.pointers_written == [("home", "US")]
+def test_a_shopper_whose_profile_cannot_be_read_gets_fallbacks_on_a_degraded_page(world: World) -> None:
+    world.shoppers.is_down = True
+    body = world.resolve()
+    assert not any(r.strategy == "personalized" for r in world.recommender.asked)  # not knowing is not consent
+    assert (slot(body, "for-you")["source"], slot(body, "for-you")["reason"]) == ("fallback", PROFILE_UNAVAILABLE)
+    assert (body["degraded"], body["degraded_reasons"]) == (True, ["shopper_profile_unavailable"])
+
+
+def test_a_page_served_while_its_published_state_is_unverified_says_so(world: World) -> None:
+    assert "degraded_reasons" not in world.resolve() and world.resolve()["degraded"] is False
+    world.faults = ("published_state_unverified",)
+    body = world.resolve()
+    assert (body["degraded"], body["degraded_reasons"]) == (True, ["published_state_unverified"])
 
 
 def test_the_resolver_and_its_pure_seams_load_no_database_or_web_framework() -> None:

@@ -1,0 +1,75 @@
+"""Events the database could not take when they came: kept in the node's spool, applied later.
+
+`POST /api/v1/events` stores a batch in the database as before. When the database is
+unreachable, the batch's valid events go to the spool (`core.spool`) and the storefront gets
+202 with what was kept (503 with `Retry-After` when the spool is full): never a 500, and never
+an acknowledged event lost. The drainer applies them with the same `ingest` — idempotent by
+event id, so one applied twice is a duplicate, not a double count — and drops the events of a
+shopper erased after they were received: an erasure is never undone by a late batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core import changes
+from core.db import Database
+from core.dispatch import Dispatcher
+from core.errors import ServiceUnavailable
+from core.spool import Apply, Spool, Spooled, SpoolFull
+from shoppers.events import parse_event
+from shoppers.ingest import ingest
+from shoppers.models import ErasedShopper
+from shoppers.service import digest
+
+KIND = "event"
+
+
+def spool_events(spool: Spool, raw_events: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """Keep the batch's valid events; the answer's body names the invalid ones by index, as a stored batch's does."""
+    valid, rejected = [], []
+    for index, raw in enumerate(raw_events):
+        event, problems = parse_event(raw, now)
+        if event is None:
+            rejected.append({"index": index, "errors": problems})
+        else:
+            valid.append(raw)
+    try:
+        spool.put(KIND, valid)
+    except SpoolFull as exc:
+        raise ServiceUnavailable("events cannot be taken now (the database is down and the spool is full)",
+                                 retry_after_s=30) from exc  # fmt: skip
+    return {"accepted": 0, "duplicates": 0, "spooled": len(valid), "rejected": rejected}
+
+
+def apply_spooled_events(db: Database, dispatcher: Dispatcher) -> Apply:
+    """The drainer's step: one transaction per batch, then the batch's effects (caches) as any commit's."""
+
+    def apply(items: list[Spooled]) -> None:
+        with db.session() as session:
+            kept = _not_erased_since(session, items)
+            ingest(session, [item.payload for item in kept], datetime.now(UTC))
+            session.commit()
+            dispatcher.dispatch(changes.take(session))
+
+    return apply
+
+
+def _not_erased_since(session: Any, items: list[Spooled]) -> list[Spooled]:
+    """Drop the events of shoppers erased after the event was received."""
+    by_digest: dict[str, list[Spooled]] = {}
+    for item in items:
+        user = item.payload.get("user_id") if isinstance(item.payload, dict) else None
+        if isinstance(user, str):
+            by_digest.setdefault(digest(user), []).append(item)
+    erased = dict(session.execute(
+        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.user_digest.in_(list(by_digest)))
+    ).all())  # fmt: skip
+    if not erased:
+        return items
+    dropped = {item.id for d, at in erased.items() for item in by_digest[d] if item.received_at < at.timestamp()}
+    return [item for item in items if item.id not in dropped]
