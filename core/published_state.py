@@ -24,7 +24,9 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +93,7 @@ class PublishedState:
         self._poll_s = poll_s
         self._clock = clock
         self._snapshot: Snapshot | None = None
+        self._pinned: ContextVar[Snapshot | None] = ContextVar(f"tessera-snapshot-{id(self)}", default=None)
         self._build_lock = threading.Lock()
         self._stopped = threading.Event()
         self._wake = threading.Event()
@@ -102,12 +105,26 @@ class PublishedState:
     # The hot path
 
     def current(self) -> Snapshot:
-        """The snapshot to serve from. Only a worker's first call can read the database (or a copy);
-        a snapshot with no pages is checked again, so a store seeded after start-up shows at once."""
+        """The snapshot to serve from: the request's pinned one, else the newest. Only a worker's
+        first call can read the database (or a copy); a snapshot with no pages is checked again,
+        so a store seeded after start-up shows at once."""
+        pinned = self._pinned.get()
+        if pinned is not None:
+            return pinned
         held = self._snapshot
         if held is not None and held.parts.get("layouts"):
             return held
         return self._first_snapshot(rebuild=held is not None)
+
+    @contextmanager
+    def pinned(self) -> Iterator[Snapshot]:
+        """One snapshot for a whole resolve: a swap in the middle of it (a publish and a stop in one
+        commit, say) must not serve the new page with the old experiment."""
+        token = self._pinned.set(self.current())
+        try:
+            yield self._pinned.get() or self.current()
+        finally:
+            self._pinned.reset(token)
 
     def faults(self) -> tuple[str, ...]:
         """Why a page served now may be out of date: empty while the database answers."""

@@ -15,6 +15,7 @@ from core import audit
 from core.auth import current_identity, ensure_scope, require_scope
 from core.db import DATABASE_DOWN, utcnow
 from core.errors import BadRequest
+from core.published_state import PublishedState
 from core.spool import Spool
 from core.web import commit, db_session, services
 from layout_engine import pages
@@ -38,7 +39,9 @@ def resolve_page(slug: str) -> Response:
     query = _resolve_query(slug)
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
-    response = jsonify(services().get(PageResolver).resolve(query))
+    with services().get(PublishedState).pinned():  # one snapshot for the whole page
+        body = services().get(PageResolver).resolve(query)
+    response = jsonify(body)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

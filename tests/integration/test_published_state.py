@@ -120,3 +120,14 @@ def test_a_copy_is_never_code(app: Any, client: Any, page: None) -> None:
     with pytest.raises(CodecError):
         codec.loads(planted)
     assert oct(copy.stat().st_mode & 0o777) == "0o600"  # readable by Tessera's own user only
+
+
+def test_a_resolve_sees_one_snapshot_even_when_a_change_lands_in_the_middle(
+    app: Any, client: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    state = app.extensions["tessera"].published
+    with state.pinned() as held:
+        publish(client, admin_headers, 2)  # the committer swaps in the new snapshot at once...
+        assert state.version > held.version
+        assert state.current() is held  # ...but what was pinned for this resolve stays
+    assert state.current().version == state.version

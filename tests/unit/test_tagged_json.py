@@ -32,10 +32,12 @@ points = st.builds(Point, st.integers(), st.text(), st.lists(st.text(), max_size
 instants = st.datetimes(timezones=st.just(UTC))
 values: Any = st.recursive(
     scalars | points | instants,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.dictionaries(keys, inner, max_size=4)
-    | st.frozensets(st.integers(), max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(keys, inner, max_size=4)
+        | st.frozensets(st.integers(), max_size=4)
+    ),
     max_leaves=20,
 )
 
