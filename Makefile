@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrate seed clean browser
+.PHONY: run test lint bench migrate seed clean browser proxy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: seed
 	@echo "Tessera is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	@echo ""
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 8 \
-		--access-logfile - 'app:create_app()'
+		'app:create_app()'
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -42,7 +42,17 @@ browser: $(STAMP)
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else $(BIN)/playwright install chromium; fi
 
-test: lint browser
+# The proxy test runs the README's nginx recipe: Debian's nginx, installed with apt where it is
+# usable. A missing nginx fails that test loudly, naming this target.
+proxy:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then echo "proxy: nginx"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	else echo "proxy: no nginx and no apt; install nginx for tests/e2e/test_proxy_isolation.py"; fi
+
+test: lint browser proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -14,11 +14,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import changes, csrf, web
+from core import changes, csrf, metrics, web
 from core.cache import Cache, make_cache
 from core.clock import Clock, utcnow
 from core.db import DATABASE_DOWN, Database
@@ -76,7 +76,7 @@ def create_app(
     and `clock` replace the recommender transport, the shared cache and the wall clock, so tests
     and embedders inject fakes instead of reaching into `app.extensions`."""
     settings = Settings.from_env(config)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False, static_folder=None)
     app.config.update(
         TESTING=settings.testing,
@@ -253,6 +253,16 @@ def _register_health(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         return jsonify({"status": "ok"})
+
+    @app.get("/metrics")
+    def metrics_page():  # type: ignore[no-untyped-def]
+        """Prometheus' scrape target. Counts and timings only (no shopper ids); a production
+        proxy serves it to the monitoring network alone (see the README's nginx recipe)."""
+        state = web.services().get(PublishedState)
+        metrics.STATE_VERSION.set(state.version)
+        metrics.STATE_AGE.set(state.age_s)
+        page, content_type = metrics.exposition()
+        return Response(page, content_type=content_type)
 
     @app.get("/readyz")
     def readyz():  # type: ignore[no-untyped-def]

@@ -68,7 +68,15 @@ def progress(message: str) -> None:
 
 def log_problems(log: Path) -> list[str]:
     """Lines of a server log that suggest trouble (tracebacks, errors, worker timeouts)."""
-    marks = ("Traceback", "[ERROR]", "[CRITICAL]", "WORKER TIMEOUT", "Exception")
+    marks = (
+        "Traceback",
+        "[ERROR]",
+        "[CRITICAL]",
+        "WORKER TIMEOUT",
+        "Exception",
+        '"level": "ERROR"',
+        '"level": "CRITICAL"',
+    )
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     return [line for line in lines if any(mark in line for mark in marks)][:20]
 

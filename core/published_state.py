@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.clock import Clock, utcnow
 from core.db import Database
 from core.errors import ServiceUnavailable
@@ -228,6 +229,8 @@ class PublishedState:
     def _verified(self) -> None:
         self._last_verified = self._clock()
         self._database.recovered()
+        metrics.STATE_VERSION.set(self.version)
+        metrics.STATE_AGE.set(0)
 
     def _load_parts(self, session: Session) -> dict[str, Any]:
         parts: dict[str, Any] = {}
@@ -245,6 +248,7 @@ class PublishedState:
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - keep serving the snapshot held; say so once
                 self._database.failed("checking the published state's version", exc)
+                metrics.STATE_AGE.set(self.age_s)
 
     def _listen(self) -> None:
         assert self._share is not None

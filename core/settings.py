@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
     "log_level": "TESSERA_LOG_LEVEL",
+    "log_format": "TESSERA_LOG_FORMAT",
     "analysis_threads": "TESSERA_ANALYSIS_THREADS",
     "surfaces": "TESSERA_SURFACES",
 }
@@ -83,6 +84,7 @@ class Settings:
     secure_cookies: bool = False
     testing: bool = False
     log_level: str = "INFO"
+    log_format: str = "json"  # or "text", for people reading a terminal
 
     @property
     def resolved_database_url(self) -> str:
@@ -182,6 +184,12 @@ def _to_str(value: Any) -> str:
     raise ValueError("expected a string")
 
 
+def _log_format(value: str) -> str:
+    if value.strip().lower() not in ("json", "text"):
+        raise ValueError("expected json or text")
+    return value.strip().lower()
+
+
 def _log_level(value: str) -> str:
     if value.strip().upper() not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
@@ -196,7 +204,7 @@ _COERCERS: dict[object, Callable[[Any], Any]] = {
     str: _to_str,
 }
 # Checks beyond the type, by setting.
-_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level}
+_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level, "log_format": _log_format}
 
 
 def parse_surfaces(value: str | Iterable[str]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import metrics
 from core.logs import FailureLog
 
 log = logging.getLogger(__name__)
@@ -235,3 +236,11 @@ class Drainer:
             self._failures.failed(f"applying spooled {self._kind}s", exc)
         else:
             self._failures.recovered()
+        self._measure()
+
+    def _measure(self) -> None:
+        try:
+            metrics.SPOOL_ITEMS.labels(self._kind).set(self._spool.depth(self._kind))
+            metrics.SPOOL_OLDEST.labels(self._kind).set(self._spool.oldest_age_s(self._kind))
+        except sqlite3.Error as exc:  # the spool closed under a last round at shutdown
+            log.debug("spool not measured: %s", exc)

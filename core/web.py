@@ -6,6 +6,10 @@ so the wiring lives in one place.
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -13,7 +17,7 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
-from core import changes
+from core import changes, logs, metrics
 from core.dispatch import Invalidation
 from core.errors import BadRequest
 from core.services import Services
@@ -68,8 +72,61 @@ def json_body() -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
+    app.before_request(_start_request)
     app.teardown_appcontext(close_session)
     app.after_request(_tell_invalidation)
+    app.after_request(_log_request)
+    app.teardown_request(_end_request)
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+access_log = logging.getLogger("tessera.access")
+
+
+def _start_request() -> None:
+    """Every request gets an id: the proxy's `X-Request-ID` when it sends a sane one, else a new
+    one. It is on every log line made while serving the request and in the response."""
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    g.request_token = logs.request_id.set(g.request_id)
+    g.request_started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    """One access line per request. The route is the URL rule (`/api/v1/shoppers/<user_id>`), never
+    the path or query string, which carry shopper ids; tokens are in headers, which are not logged."""
+    request_id = g.get("request_id")
+    if request_id is None:  # a request that failed before `_start_request` ran
+        return response
+    response.headers["X-Request-ID"] = request_id
+    route = request.url_rule.rule if request.url_rule is not None else None
+    elapsed = time.perf_counter() - g.request_started
+    elapsed_ms = round(elapsed * 1000, 2)
+    metrics.REQUEST_SECONDS.labels(_surface(request.blueprint), route or "(no route)", request.method,
+                                   _status_class(response.status_code)).observe(elapsed)  # fmt: skip
+    access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
+                    extra={"method": request.method, "route": route, "endpoint": request.endpoint,
+                           "status": response.status_code, "ms": elapsed_ms})  # fmt: skip
+    return response
+
+
+_SURFACES = {"storefront": "storefront", "analytics_api": "analytics", None: "ops"}
+
+
+def _surface(blueprint: str | None) -> str:
+    """Which surface served the request (health and metrics are `ops`; every other blueprint is admin)."""
+    return _SURFACES.get(blueprint, "admin")
+
+
+def _status_class(status: int) -> str:
+    """2xx, 4xx...: classes keep the series few; the access log has the exact status."""
+    return f"{status // 100}xx"
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token = g.pop("request_token", None)
+    if token is not None:
+        logs.request_id.reset(token)
 
 
 def _tell_invalidation(response: Response) -> Response:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core import metrics
 from core.db import DATABASE_DOWN, Database, utcnow
 from core.logs import FailureLog
 from core.spool import Drainer, Spool, Spooled
@@ -77,6 +78,9 @@ class ExposureRecorder:
             if rows:
                 connection.execute(insert(Exposure).values(rows).on_conflict_do_nothing(
                     index_elements=["experiment_id", "phase", "user_id"]))  # fmt: skip
+        now = utcnow()
+        for row in rows:
+            metrics.EXPOSURE_LAG.observe((now - row["first_seen_at"]).total_seconds())
 
 
 def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

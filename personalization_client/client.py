@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from core import metrics
 from core.cache import MemoryCache
 from core.vocabulary import FALLBACK_STRATEGIES
 from personalization_client.breaker import BreakerPolicy, CircuitBreaker
@@ -133,23 +134,24 @@ class PersonalizationClient:
                 raise RecommenderError("page deadline reached before the call")
             if not breaker.allow():
                 raise CircuitOpen(f"circuit open for '{endpoint}'")
+            started = time.perf_counter()
             try:
                 answer = call(min(self._policy.call_timeout_s, remaining))
             except RecommenderRejected:
                 # It answered: our query was wrong (or it has no batch endpoint). One bad
                 # slot must not open the breaker for every page using this endpoint.
-                breaker.record(True)
+                _measure(endpoint, breaker, "rejected", started, True)
                 raise
             except RecommenderError as exc:
-                breaker.record(False)
+                _measure(endpoint, breaker, "error", started, False)
                 fits_again = deadline - self._clock() >= self._policy.call_timeout_s
                 if attempt == 2 or not exc.is_retryable or not fits_again:
                     raise
                 continue
             except Exception as exc:  # noqa: BLE001 - never leave a half-open probe unrecorded
-                breaker.record(False)
+                _measure(endpoint, breaker, "error", started, False)
                 raise RecommenderError(f"unexpected {type(exc).__name__}: {exc}") from exc
-            breaker.record(True)
+            _measure(endpoint, breaker, "ok", started, True)
             return answer
         raise AssertionError("unreachable")
 
@@ -186,3 +188,10 @@ def _describe(exc: RecommenderError) -> str:
         "CircuitOpen": "circuit open",
     }.get(type(exc).__name__, "error")
     return f"{kind}: {exc}"
+
+
+def _measure(endpoint: str, breaker: CircuitBreaker, outcome: str, started: float, is_success: bool) -> None:
+    """Record one call's outcome in its breaker, and its time and the breaker's state as metrics."""
+    breaker.record(is_success)
+    metrics.RECOMMENDER_SECONDS.labels(endpoint, outcome).observe(time.perf_counter() - started)
+    metrics.BREAKER_OPEN.labels(endpoint).set(1 if breaker.state != "closed" else 0)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from core import audit
+from core import audit, metrics
 from core.auth import current_identity, ensure_scope, require_scope
 from core.db import DATABASE_DOWN, utcnow
 from core.errors import BadRequest
@@ -41,9 +41,19 @@ def resolve_page(slug: str) -> Response:
         _ensure_previewer()
     with services().get(PublishedState).pinned():  # one snapshot for the whole page
         body = services().get(PageResolver).resolve(query)
+    _count_outcome(body)
     response = jsonify(body)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _count_outcome(body: dict[str, Any]) -> None:
+    if not body["degraded"]:
+        metrics.RESOLVES.labels("served").inc()
+        return
+    metrics.RESOLVES.labels("degraded").inc()
+    for reason in body.get("degraded_reasons", ()):
+        metrics.DEGRADED.labels(reason).inc()
 
 
 def _ensure_previewer() -> None:
@@ -83,8 +93,18 @@ def post_events() -> Any:
         commit()
     except DATABASE_DOWN:  # kept on this node's disk, applied when the database is back
         db_session().rollback()
-        return jsonify(spool_events(services().get(Spool), events, now)), 202
+        spooled = spool_events(services().get(Spool), events, now)
+        _count_events(spooled)
+        return jsonify(spooled), 202
+    _count_events(report.as_dict())
     return jsonify(report.as_dict()), 200
+
+
+def _count_events(report: dict[str, Any]) -> None:
+    for outcome, count in (("accepted", report["accepted"]), ("duplicate", report["duplicates"]),
+                           ("rejected", len(report["rejected"])), ("spooled", report.get("spooled", 0))):  # fmt: skip
+        if count:
+            metrics.EVENTS.labels(outcome).inc(count)
 
 
 @bp.post("/shoppers/<user_id>/opt-out")

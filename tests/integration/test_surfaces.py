@@ -124,7 +124,7 @@ def test_surfaces_come_from_the_environment(app_config: dict[str, Any], monkeypa
 
 def test_endpoints_read_area_verb_noun(app: Any) -> None:
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("healthz", "readyz", "static", "ui.static"):
+        if rule.endpoint in ("healthz", "readyz", "metrics_page", "static", "ui.static"):
             continue
         named = ENDPOINT.match(rule.endpoint)
         assert named, f"{rule.endpoint} ({rule.rule}) is not area.verb_noun"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 import pytest
 
-from core.logs import FailureLog, configure_logging
+from core.logs import FailureLog, configure_logging, request_id
 from tests.support.logging_state import our_handlers, restore_root_logger  # noqa: F401 - an autouse fixture
 
 
@@ -26,7 +27,7 @@ def test_configuring_again_keeps_one_handler_and_takes_the_new_level() -> None:
 
 
 def test_a_module_record_is_written_with_time_level_and_logger_name(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging("INFO")
+    configure_logging("INFO", "text")
     logging.getLogger("layout_engine.service").warning("slot %s fell back", "for-you")
     logging.getLogger("layout_engine.service").debug("not at INFO")
     line = capsys.readouterr().err.strip()
@@ -72,3 +73,23 @@ def test_a_dependency_that_never_failed_logs_nothing(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.DEBUG, logger="tessera.test"):
         failures.recovered()
     assert caplog.records == [] and not failures.is_down
+
+
+def test_json_lines_carry_the_request_id_and_the_access_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    token = request_id.set("req-1")
+    try:
+        logging.getLogger("tessera.access").info("GET /x 200", extra={"route": "/x", "status": 200, "ms": 1.5})
+    finally:
+        request_id.reset(token)
+    logging.getLogger("layout_engine.service").warning("outside a request")
+    first, second = (json.loads(line) for line in capsys.readouterr().err.strip().splitlines())
+    assert first["request_id"] == "req-1" and first["route"] == "/x" and first["status"] == 200
+    assert first["logger"] == "tessera.access" and first["level"] == "INFO" and first["message"] == "GET /x 200"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["ts"])
+    assert "request_id" not in second and second["message"] == "outside a request"
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="yaml"):
+        configure_logging("INFO", "yaml")

@@ -74,6 +74,7 @@ EDGES = frozenset(
         "layout_engine.models",
         "layout_engine.pages",
         "layout_engine.published_snapshot",
+        "storefront.event_spool",
         "layout_engine.resolver_wiring",
         "layout_engine.shopper_source",
         "layout_engine.targeting_api",
@@ -92,7 +93,8 @@ EDGES = frozenset(
 
 def production_modules() -> dict[str, Path]:
     """Every importable module of every top-level production package, plus top-level modules."""
-    modules = {path.stem: path for path in ROOT.glob("*.py")}
+    # gunicorn.conf.py is gunicorn's settings file, read by gunicorn; it is no module of ours.
+    modules = {path.stem: path for path in ROOT.glob("*.py") if path.name != "gunicorn.conf.py"}
     for init in sorted(ROOT.glob("*/__init__.py")):
         package = init.parent
         if package.name in NOT_PRODUCTION:

@@ -1,0 +1,31 @@
+"""What every gunicorn serving Tessera needs beyond its command line (gunicorn reads this file
+from the working directory by default; pass `-c` with your own copy to change it).
+
+Metrics: each worker is a process, so `prometheus_client` keeps its values in files that
+`/metrics` adds up. They go in `PROMETHEUS_MULTIPROC_DIR` when the operator sets it (emptied
+here at start, as the library requires), else in a fresh temporary folder; a worker that
+exits is marked dead so its live gauges stop counting.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def on_starting(_server: Any) -> None:
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tessera-metrics-")
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for stale in Path(folder).glob("*.db"):  # a previous run's values would be added to this one's
+        stale.unlink()
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    from core.metrics import worker_exited
+
+    worker_exited(worker.pid)
