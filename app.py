@@ -115,7 +115,8 @@ def build_services(
     db = Database(settings.resolved_database_url)
     cache = cache if cache is not None else make_cache(settings.redis_url, settings.cache_prefix)
     clock = clock or utcnow
-    policy = ClientPolicy(call_timeout_s=settings.slot_timeout_ms / 1000)
+    policy = ClientPolicy(call_timeout_s=settings.slot_timeout_ms / 1000,
+                          personal_fresh_s=settings.personal_answer_ttl_s)  # fmt: skip
     breaker = BreakerPolicy(
         settings.breaker_window_s, settings.breaker_min_calls, settings.breaker_failure_ratio, settings.breaker_open_s
     )
@@ -134,7 +135,7 @@ def build_services(
     if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
         _warm_up(client.transport, resolver, published)
         published.start()
-    dispatcher = Dispatcher(_effects(resolver, published, cache))
+    dispatcher = Dispatcher(_effects(resolver, published, cache, client))
     spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher), every_s=1.0,
                              is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
     spooled_events.start()
@@ -176,7 +177,9 @@ def _published_state(settings: Settings, db: Database, clock: Clock) -> Publishe
                           share=share, poll_s=0 if is_memory else settings.state_poll_s, clock=clock)  # fmt: skip
 
 
-def _effects(resolver: PageResolver, published: PublishedState, cache: Cache) -> dict[type, list[Handler]]:
+def _effects(
+    resolver: PageResolver, published: PublishedState, cache: Cache, client: PersonalizationClient
+) -> dict[type, list[Handler]]:
     """What each committed change does to caches: the one place post-commit effects live."""
     announce: list[Handler] = [lambda _e: published.announce()]
     return {
@@ -184,7 +187,10 @@ def _effects(resolver: PageResolver, published: PublishedState, cache: Cache) ->
         changes.RulesChanged: announce,
         changes.ExperimentChanged: announce,
         changes.CatalogChanged: announce,
-        changes.ShopperForgotten: [lambda e: resolver.mark_shopper(e.user_id, opted_out=e.opted_out)],
+        changes.ShopperForgotten: [
+            lambda e: resolver.mark_shopper(e.user_id, opted_out=e.opted_out),
+            lambda e: client.forget_shopper(e.user_id),
+        ],  # fmt: skip
         changes.ShopperHistoryChanged: [lambda e: cache.delete(shopper_key(e.user_id))],
     }
 

@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
     "state_poll_s": "TESSERA_STATE_POLL_S",
     "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
+    "personal_answer_ttl_s": "TESSERA_PERSONAL_ANSWER_TTL_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
     "log_level": "TESSERA_LOG_LEVEL",
     "log_format": "TESSERA_LOG_FORMAT",
@@ -76,6 +77,7 @@ class Settings:
     breaker_failure_ratio: float = 0.5
     breaker_open_s: float = 5.0
     state_poll_s: float = 0.5  # how often a worker checks its published-state snapshot is current
+    personal_answer_ttl_s: float = 30.0  # a shopper's personal recommendations are reused this long
     spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0

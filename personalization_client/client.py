@@ -36,6 +36,10 @@ class ClientPolicy:
     fresh_s: float = 60.0
     stale_s: float = 3600.0
     min_budget_s: float = 0.002
+    # A shopper's personal answer is reused for this long (0: never), keyed by everything asked,
+    # their purchases (a new order changes the key) and the model's version (a retrain does).
+    personal_fresh_s: float = 0.0
+    personal_entries: int = 10_000
 
 
 class PersonalizationClient:
@@ -50,6 +54,7 @@ class PersonalizationClient:
         self.transport = transport
         self._cache = cache or MemoryCache(max_entries=2000)
         self._policy = policy or ClientPolicy()
+        self._personal = MemoryCache(max_entries=self._policy.personal_entries, clock=clock)
         self._breaker_policy = breaker_policy or BreakerPolicy()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
@@ -71,6 +76,11 @@ class PersonalizationClient:
 
     def fetch_fresh_cached(self, request: RecRequest) -> Fetch | None:
         """A fresh cached answer without any call, or None; lets the caller skip a thread hop."""
+        personal = self._personal_key(request)
+        if personal is not None:
+            answers = self._personal.get(str(request.user_id))
+            answer = answers.get(personal) if answers is not None else None
+            return None if answer is None else Fetch(answer, cached=True)
         key = cache_key(request) if request.strategy in NON_PERSONAL else None
         cached = self._cached(key)
         if cached is None or not cached[0]:
@@ -116,6 +126,11 @@ class PersonalizationClient:
         candidates = tuple(Candidate(r.item_id, r.reason) for r in found)
         if request.strategy in NON_PERSONAL:
             self._store(cache_key(request), candidates)
+        elif (personal := self._personal_key(request)) is not None:
+            # One entry per shopper (their answers by query), so forgetting a shopper is one delete.
+            answers = dict(self._personal.get(str(request.user_id)) or {})
+            answers[personal] = candidates
+            self._personal.set(str(request.user_id), answers, ttl=self._policy.personal_fresh_s)
         return Fetch(candidates, elapsed_ms=self._ms_since(started))
 
     def _failed(self, request: RecRequest, exc: RecommenderError, started: float) -> Fetch:
@@ -154,6 +169,16 @@ class PersonalizationClient:
             _measure(endpoint, breaker, "ok", started, True)
             return answer
         raise AssertionError("unreachable")
+
+    def forget_shopper(self, user_id: str) -> None:
+        """After an opt-out or erasure: no answer computed for them is served again."""
+        self._personal.delete(user_id)
+
+    def _personal_key(self, request: RecRequest) -> str | None:
+        """The query's key within its shopper's entry, or None when personal answers are not reused."""
+        if request.strategy in NON_PERSONAL or request.user_id is None or self._policy.personal_fresh_s <= 0:
+            return None
+        return f"{cache_key(request)}:{','.join(request.exclude)}:{self.transport.model_version}"
 
     def _cached(self, key: str | None) -> tuple[bool, tuple[Candidate, ...]] | None:
         """(is_fresh, candidates) for a cached answer, or None."""

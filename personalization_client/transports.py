@@ -36,6 +36,11 @@ class Transport(Protocol):
     is_remote: bool
     supports_batch: bool
 
+    @property
+    def model_version(self) -> str:
+        """Which model answers ("" when the transport cannot tell): part of a cached personal answer's key."""
+        ...
+
     def recommend(self, request: RecRequest, timeout: float) -> list[Recommendation]: ...
 
     def recommend_batch(
@@ -50,6 +55,7 @@ class HttpTransport:
 
     is_remote = True
     supports_batch = True
+    model_version = ""  # a remote service's model is its own business: cached answers age out instead
 
     def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None) -> None:
         self.name = base_url.rstrip("/")
@@ -165,6 +171,10 @@ class InProcessTransport:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
 
+    @property
+    def model_version(self) -> str:
+        return str(getattr(self._engine, "version", ""))
+
     def preload(self) -> bool:
         return bool(self._engine.preload()) if hasattr(self._engine, "preload") else True
 
@@ -209,6 +219,11 @@ class LazyEngine:
 
     def recommend(self, *args: Any, **kwargs: Any) -> Any:
         return self._current().recommend(*args, **kwargs)
+
+    @property
+    def version(self) -> str:
+        """The loaded model file's modification time: a retrain makes every cached answer old."""
+        return repr(self._mtime)
 
     def preload(self) -> bool:
         """Load the model now (at start-up) so the first shoppers are not served fallbacks."""

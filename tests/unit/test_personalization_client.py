@@ -34,6 +34,7 @@ class ScriptedTransport:
     name = "scripted"
     is_remote = True
     supports_batch = False
+    model_version = ""
 
     def __init__(self, clock: Clock, script: list[tuple[float, object]]) -> None:
         self.clock, self.script, self.timeouts = clock, list(script), []
@@ -112,11 +113,33 @@ def test_non_personal_answers_are_cached_and_served_stale_while_failing() -> Non
     assert len(transport.timeouts) == 2
 
 
-def test_personal_answers_are_never_cached() -> None:
+def test_personal_answers_are_not_reused_unless_the_policy_says_so() -> None:
     clock = Clock()
     client, transport = make(clock, [(0.01, ["a"]), (0.01, ["b"])])
     client.fetch(PERSONAL, deadline=clock.now + 0.15)
     assert [c.item_id for c in client.fetch(PERSONAL, deadline=clock.now + 0.15).candidates or ()] == ["b"]
+
+
+def test_a_reused_personal_answer_is_keyed_by_purchases_model_and_time_and_forgotten_with_the_shopper() -> None:
+    clock = Clock()
+    transport = ScriptedTransport(clock, [(0.01, [str(n)]) for n in range(6)])
+    client = PersonalizationClient(transport, MemoryCache(clock=clock), ClientPolicy(personal_fresh_s=30.0),
+                                   clock=clock)  # fmt: skip
+
+    def first_item(request: RecRequest) -> str:
+        found = client.fetch_fresh_cached(request) or client.fetch(request, deadline=clock.now + 0.15)
+        return (found.candidates or ())[0].item_id
+
+    assert first_item(PERSONAL) == "0" and first_item(PERSONAL) == "0"  # reused: one call
+    bought = RecRequest("personalized", "shopper-1", 4, "US", exclude=("gc-1",))
+    assert first_item(bought) == "1"  # a new purchase is a new question
+    transport.model_version = "retrained"
+    assert first_item(PERSONAL) == "2"  # a new model answers afresh
+    client.forget_shopper("shopper-1")
+    assert first_item(PERSONAL) == "3"  # an opt-out or erasure drops what was kept
+    clock.now += 31
+    assert first_item(PERSONAL) == "4"  # and answers age out
+    assert len(transport.timeouts) == 5
 
 
 def http_transport(handler) -> HttpTransport:  # type: ignore[no-untyped-def]
