@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.assignment_bench
 	$(BIN)/python -m bench.analysis_bench
 	$(BIN)/python -m bench.ingest_bench
+	$(BIN)/python -m bench.chaos_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 PartLoader = Callable[[Session, Mapping[str, Any]], Any]  # (session, the parts loaded before it) → part
 COPY_FORMAT = 1  # bump when a part's shape changes: older copies are then ignored, not misread
+EMPTY_RECHECK_S = 1.0
 STALE_REASON = "published_state_unverified"  # the database could not be asked whether the snapshot is current
 
 
@@ -113,7 +114,7 @@ class PublishedState:
         if pinned is not None:
             return pinned
         held = self._snapshot
-        if held is not None and held.parts.get("layouts"):
+        if held is not None and (held.parts.get("layouts") or self._is_fresh(held)):
             return held
         return self._first_snapshot(rebuild=held is not None)
 
@@ -220,6 +221,10 @@ class PublishedState:
         if self._snapshot is None:
             raise ServiceUnavailable("the published state is not loaded yet; try again shortly")
         return self._snapshot
+
+    def _is_fresh(self, held: Snapshot) -> bool:
+        """An empty store is looked at again at most once a second, not on every request."""
+        return (self._clock() - held.built_at).total_seconds() < EMPTY_RECHECK_S
 
     def _is_current(self, version: int) -> bool:
         held = self._snapshot

@@ -224,10 +224,12 @@ class Drainer:
         self._drain_quietly()
 
     def _run(self) -> None:
+        """Drain first (what a killed worker left behind is applied as soon as a new one starts),
+        then every `every_s` or when woken."""
         while not self._stopped.is_set():
+            self._drain_quietly()
             self._wake.wait(self._every_s)
             self._wake.clear()
-            self._drain_quietly()
 
     def _drain_quietly(self) -> None:
         try:

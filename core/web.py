@@ -6,6 +6,7 @@ so the wiring lives in one place.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -83,11 +84,19 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("tessera.access")
 
 
+_PROCESS_ID = uuid.uuid4().hex[:16]  # this process, at random; then a count: unique, and no entropy per request
+_request_count = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_PROCESS_ID}{next(_request_count):016x}"
+
+
 def _start_request() -> None:
     """Every request gets an id: the proxy's `X-Request-ID` when it sends a sane one, else a new
     one. It is on every log line made while serving the request and in the response."""
     offered = request.headers.get("X-Request-ID", "")
-    g.request_id = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    g.request_id = offered if offered and REQUEST_ID.fullmatch(offered) else _new_request_id()
     g.request_token = logs.request_id.set(g.request_id)
     g.request_started = time.perf_counter()
 
@@ -102,8 +111,8 @@ def _log_request(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else None
     elapsed = time.perf_counter() - g.request_started
     elapsed_ms = round(elapsed * 1000, 2)
-    metrics.REQUEST_SECONDS.labels(_surface(request.blueprint), route or "(no route)", request.method,
-                                   _status_class(response.status_code)).observe(elapsed)  # fmt: skip
+    metrics.request_timer(_surface(request.blueprint), route or "(no route)", request.method,
+                          _status_class(response.status_code)).observe(elapsed)  # fmt: skip
     access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
                     extra={"method": request.method, "route": route, "endpoint": request.endpoint,
                            "status": response.status_code, "ms": elapsed_ms})  # fmt: skip

@@ -114,12 +114,12 @@ def finish_page(
 ) -> list[ResolvedSlot]:
     """Run each slot's pipeline in page order; `fetches` is keyed by (slot index, "primary"|"fallback")."""
     reserved = _curated_reserved(plans, catalog)
-    shown: frozenset[str] = frozenset()
+    shown: set[str] = set()
     resolved = []
     for plan in plans:
-        seen = (reserved - _own_curated(plan)) | shown
+        seen = (reserved - _own_curated(plan)).union(shown)
         outcome = _outcome(plan, fetches, catalog, context, seen)
-        shown = shown | outcome.item_ids
+        shown.update(c.item_id for c in outcome.items)
         resolved.append(ResolvedSlot(plan, outcome))
     return resolved
 

@@ -22,8 +22,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from catalog.models import CatalogItemRow
+from core import changes
 from core.audit import AuditEvent
 from core.auth import ApiToken, create_token
+from core.changes import CatalogChanged
 from core.db import Database
 from core.users import User
 from experiments.models import Experiment, ExperimentVariant, Exposure
@@ -251,6 +253,7 @@ def insert_store(session: Session, data_dir: Path) -> list[str]:
         for i in items
     ]  # fmt: skip
     session.execute(insert(CatalogItemRow), rows)
+    changes.record(session, CatalogChanged())  # as any catalog import: the storefront's snapshot moves with it
     purchases = [
         {"user_id": e.user_id, "item_id": e.item_id, "event": e.event, "occurred_at": e.occurred_at,
          "order_id": e.order_id}
