@@ -86,7 +86,7 @@ def until_seen(base_url: str, version: int, timeout_s: float = 30.0) -> float:
     return seen_at - started
 
 
-def changes(admin_url: str, token: str) -> Iterator[None]:
+def changes(admin_url: str, token: str, tag: str) -> Iterator[None]:
     """Alternating changes through the admin API: publish version 1 or 2 of `home`, start or stop an experiment."""
     auth = {"Authorization": f"Bearer {token}"}
     _, headers, body = admin.call(admin_url, "GET", "/api/v1/pages/home/versions?marketplace=DE", headers=auth)
@@ -101,7 +101,7 @@ def changes(admin_url: str, token: str) -> Iterator[None]:
             status, _, body = admin.call(admin_url, "POST", "/api/v1/pages/home/publish?marketplace=DE",
                                          {"version": version}, {**auth, "If-Match": headers.get("ETag", "")})  # fmt: skip
         else:
-            key = f"propagation-{n}"
+            key = f"propagation-{tag}-{n}"
             experiment = {"key": key, "page": "home", "marketplace": "DE", "hypothesis": "bench",
                           "variants": [{"key": "a", "weight": 0.5, "layout_version": live},
                                        {"key": "b", "weight": 0.5, "layout_version": live}]}  # fmt: skip
@@ -126,7 +126,7 @@ def measure(instance: Path, logs: Path, token: str, redis_url: str) -> dict[str,
         serving(gunicorn_command("app:create_app()", shop_port), {**env, "TESSERA_SURFACES": "storefront"}, shop_port,
                 logs / f"shop-{label}.log", "/healthz") as shop,
     ):  # fmt: skip
-        for _ in changes(admin_server.url, token):
+        for _ in changes(admin_server.url, token, label):
             samples.append(until_seen(shop.url, state_version(admin_server.url)))
     ordered = sorted(samples)
     return {

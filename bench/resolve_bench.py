@@ -82,11 +82,20 @@ def log_problems(log: Path) -> list[str]:
     return [line for line in lines if any(mark in line for mark in marks)][:20]
 
 
-def check_resolves(port: int, prefix: str) -> None:
-    """Fail fast unless the page answers 200 with slots (so we never benchmark a 404)."""
-    status, _, body = admin.call(f"http://127.0.0.1:{port}", "GET", f"{prefix}1")
-    if status != 200 or not body or not body.get("slots"):
-        raise RuntimeError(f"{prefix}1 answered {status}: {str(body)[:300]}")
+def check_resolves(port: int, prefix: str, timeout_s: float = 30.0) -> None:
+    """Wait until the page answers 200 with slots on every worker (ten answers in a row, each on a new
+    connection: a page published through one worker reaches the other within a second), and fail
+    unless it does, so we never benchmark a 404."""
+    started, streak = time.monotonic(), 0
+    while streak < 10:
+        status, _, body = admin.call(f"http://127.0.0.1:{port}", "GET", f"{prefix}1")
+        if status == 200 and body and body.get("slots"):
+            streak += 1
+            continue
+        if time.monotonic() - started > timeout_s:
+            raise RuntimeError(f"{prefix}1 answered {status}: {str(body)[:300]}")
+        streak = 0
+        time.sleep(0.05)
 
 
 def timed_throughput(groups: dict[str, int], port: int, prefix: str, concurrency: int, cfg: Config) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from layout_engine.variants import VariantAssignment, VariantChooser
 from shoppers import profile as profiles
 from slots.postfilters import CatalogItem
 
+EDITED_DOCUMENTS = 256  # (version, campaign) pairs whose edited document is kept
+
 # Re-exported: blueprints and tests import these from here.
 __all__ = [
     "PageResolver",
@@ -105,6 +107,7 @@ class PageResolver:
         self._clock = clock
         self._wall_clock = wall_clock
         self._faults = faults
+        self._edited: dict[tuple[int, Any, Any], dict[str, Any]] = {}
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
         started = self._clock()
@@ -134,7 +137,14 @@ class PageResolver:
         layout = published if choice.version is None else self._layouts.at_version(published, choice.version)
         if choice.campaign is None:
             return layout
-        return replace(layout, document=apply_effects(layout.document, choice.effects))
+        # The same version edited by the same campaign is the same document: made once, shared read-only.
+        key = (layout.version_id, choice.campaign, choice.effects)
+        document = self._edited.get(key)
+        if document is None:
+            if len(self._edited) >= EDITED_DOCUMENTS:
+                self._edited.clear()
+            document = self._edited[key] = apply_effects(layout.document, choice.effects)
+        return replace(layout, document=document)
 
     def preview(self, document: Mapping[str, Any], number: int | None, query: ResolveQuery) -> dict[str, Any]:
         """A draft resolved exactly as a published page would be, for the editor's live preview.
