@@ -35,6 +35,8 @@ RESOLVES = Counter(
     "tessera_resolves_total", "Pages resolved for shoppers, by outcome (served or degraded)", ["outcome"]
 )
 DEGRADED = Counter("tessera_resolve_degraded_total", "Degraded pages, by reason code", ["reason"])
+SLOT_FALLBACKS = Counter("tessera_slot_fallbacks_total", "Slots served from their fallback, by reason code",
+                         ["reason"])  # fmt: skip
 RECOMMENDER_SECONDS = Histogram(
     "tessera_recommender_call_duration_seconds", "Recommender calls, by endpoint and outcome (ok, error, timeout)",
     ["endpoint", "outcome"], buckets=LATENCY_BUCKETS,

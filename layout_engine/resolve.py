@@ -26,6 +26,15 @@ NON_PERSONAL_COUNT = 48  # one shared, cacheable list per non-personal query
 NON_PERSONAL = (*FALLBACK_STRATEGIES, "similar_items")
 OPTED_OUT = "the shopper opted out of personalization; serving the slot's non-personal fallback"
 PROFILE_UNAVAILABLE = "the shopper's profile could not be read; serving the slot's non-personal fallback"
+# Why a slot served its fallback, as a code for dashboards (the slot's `reason` says it in words).
+_FALLBACK_CODES = ((OPTED_OUT, "opted_out"), (PROFILE_UNAVAILABLE, "profile_unavailable"),
+                   ("recommender failed", "recommender_failed"), ("recommender returned no items", "recommender_empty"),
+                   ("only ", "too_few_after_filters"))  # fmt: skip
+
+
+def fallback_code(reason: str) -> str:
+    """The code of a slot's fallback reason (the words come from here and `slots.postfilters`)."""
+    return next((code for start, code in _FALLBACK_CODES if reason.startswith(start)), "other")
 
 
 @dataclass(frozen=True)

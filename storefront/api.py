@@ -20,6 +20,7 @@ from core.published_state import PublishedState
 from core.spool import Spool
 from core.web import commit, db_session, services
 from layout_engine import pages
+from layout_engine.resolve import fallback_code
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
 from shoppers import service as shopper_service
@@ -50,6 +51,9 @@ def resolve_page(slug: str) -> Response:
 
 
 def _count_outcome(body: dict[str, Any]) -> None:
+    for slot in body["slots"]:
+        if slot.get("source") == "fallback":
+            metrics.SLOT_FALLBACKS.labels(fallback_code(slot.get("reason", ""))).inc()
     if not body["degraded"]:
         metrics.RESOLVES.labels("served").inc()
         return

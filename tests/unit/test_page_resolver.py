@@ -20,7 +20,7 @@ import pytest
 
 from layout_engine.audiences import BUILTIN_RULES, Rule
 from layout_engine.campaign_rules import Campaign, Effect, Window
-from layout_engine.resolve import PROFILE_UNAVAILABLE
+from layout_engine.resolve import OPTED_OUT, PROFILE_UNAVAILABLE, fallback_code
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.slot_fetch import PageFetcher
 from layout_engine.sources import PublishedLayout, ShopperFacts
@@ -295,3 +295,13 @@ def test_only_a_shoppers_own_visit_is_recorded_as_an_exposure(
     """A staff member's preview in the UI, a trace or a forced variant must not enter the experiment's results."""
     world.resolve(**looking)
     assert world.chooser.calls[0]["record"] is is_recorded
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [(OPTED_OUT, "opted_out"), (PROFILE_UNAVAILABLE, "profile_unavailable"),
+     ("recommender failed: timeout: slow", "recommender_failed"), ("recommender returned no items", "recommender_empty"),
+     ("only 2 of 8 items left after post-filters", "too_few_after_filters"), ("something new", "other")],
+)  # fmt: skip
+def test_every_fallback_reason_has_a_code_for_dashboards(reason: str, code: str) -> None:
+    assert fallback_code(reason) == code
