@@ -26,10 +26,11 @@ from core.dispatch import Dispatcher, Handler
 from core.errors import ApiError
 from core.http_errors import register_error_handlers
 from core.logs import configure_logging
-from core.published_state import PartLoader, PublishedState, RedisStateShare
+from core.published_state import PartLoader, PublishedState
 from core.services import Services
 from core.settings import Settings
 from core.spool import Drainer, Spool
+from core.state_share import RedisStateShare
 from core.tagged_json import Codec
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
@@ -130,7 +131,7 @@ def build_services(
                                 wall_clock=clock)  # fmt: skip
     resolver = build_page_resolver(
         published, db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, variants=chooser,
-        wall_clock=clock, faults=published.faults,
+        wall_clock=clock, faults=published.faults, page_cache_s=settings.page_cache_s,
     )  # fmt: skip
     if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
         _warm_up(client.transport, resolver, published)

@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from core.clock import Clock, utcnow
 from core.db import Database
 from core.errors import ServiceUnavailable
 from core.logs import FailureLog
+from core.state_share import StateShare
 from core.state_version import read_version
 from core.tagged_json import Codec, CodecError
 
@@ -59,20 +60,6 @@ class Snapshot:
 
     def part(self, name: str) -> Any:
         return self.parts[name]
-
-
-class StateShare(Protocol):
-    """What workers share beside the database: version announcements and a last-known-good copy."""
-
-    def announce(self, version: int) -> None: ...
-
-    def wait_for_announcement(self, timeout_s: float) -> int | None: ...
-
-    def save_copy(self, text: str) -> None: ...
-
-    def load_copy(self) -> str | None: ...
-
-    def close(self) -> None: ...
 
 
 class PublishedState:
@@ -343,54 +330,3 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-class RedisStateShare:
-    """Announcements on a pub/sub channel and the last-known-good copy under one key."""
-
-    def __init__(self, url: str, prefix: str = "tessera:") -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=0.5)
-        self._channel = prefix + "published-state"
-        self._copy_key = prefix + "published-state:copy"
-        self._pubsub: Any = None
-
-    def announce(self, version: int) -> None:
-        self._redis.publish(self._channel, str(version))
-
-    def wait_for_announcement(self, timeout_s: float) -> int | None:
-        if self._pubsub is None:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(self._channel)
-            self._pubsub = pubsub
-        try:
-            message = self._pubsub.get_message(timeout=timeout_s)
-        except Exception:
-            self._drop_subscription()
-            raise
-        if message is None or message.get("type") != "message":
-            return None
-        try:
-            return int(message["data"])
-        except (TypeError, ValueError):
-            return None
-
-    def save_copy(self, text: str) -> None:
-        self._redis.set(self._copy_key, text.encode("utf-8"))
-
-    def load_copy(self) -> str | None:
-        raw: Any = self._redis.get(self._copy_key)
-        return None if raw is None else bytes(raw).decode("utf-8")
-
-    def close(self) -> None:
-        self._drop_subscription()
-        self._redis.close()
-
-    def _drop_subscription(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            try:
-                pubsub.close()
-            except Exception:  # noqa: BLE001 - it is being thrown away
-                log.debug("closing a broken subscription failed", exc_info=True)

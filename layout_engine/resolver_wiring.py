@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from core.cache import Cache
 from core.clock import Clock, utcnow
 from core.db import Database
+from layout_engine.page_cache import PageCache
 from layout_engine.published_snapshot import SnapshotCatalog, SnapshotLayouts, SnapshotSource, SnapshotTargeting
 from layout_engine.service import PageResolver
 from layout_engine.shopper_source import ShopperStore
@@ -31,6 +32,7 @@ def build_page_resolver(
     variants: VariantChooser | None,
     wall_clock: Clock = utcnow,
     faults: Callable[[], tuple[str, ...]] = tuple,
+    page_cache_s: float = 0.0,
 ) -> PageResolver:
     """The resolver the app serves with: published reads from the snapshot, shoppers from the database."""
     return PageResolver(
@@ -43,4 +45,6 @@ def build_page_resolver(
         variants=variants,
         wall_clock=wall_clock,
         faults=faults,
+        pages=PageCache(page_cache_s),
+        state_version=lambda: state.current().version,
     )

@@ -28,12 +28,14 @@ from core.clock import Clock, utcnow
 from layout_engine.audiences import Rule, ShopperContext, is_member
 from layout_engine.campaign_rules import apply_effects, select_live
 from layout_engine.choose import LayoutChoice, choose_layout, is_degraded, is_experiment_suppressed
+from layout_engine.page_cache import PageCache
 from layout_engine.resolve import ResolvedSlot, finish_page, is_shown, plan_page, slot_payload
 from layout_engine.sources import (
     CatalogSource,
     PublishedLayout,
     PublishedLayouts,
     ShopperContexts,
+    ShopperFacts,
     SlotFetcher,
     TargetingSnapshot,
     shopper_key,
@@ -94,9 +96,12 @@ class PageResolver:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Clock = utcnow,
         faults: Callable[[], tuple[str, ...]] = tuple,
+        pages: PageCache | None = None,
+        state_version: Callable[[], int] = lambda: 0,
     ) -> None:
         """`faults` names what makes every page served now degraded (the published state could
-        not be checked against the database); empty while all is well."""
+        not be checked against the database); empty while all is well. `pages` reuses whole
+        pages (see `page_cache`), keyed by `state_version`, the published state's version."""
         self._layouts = layouts
         self._targeting = targeting
         self._catalog = catalog
@@ -108,12 +113,29 @@ class PageResolver:
         self._wall_clock = wall_clock
         self._faults = faults
         self._edited: dict[tuple[int, Any, Any], dict[str, Any]] = {}
+        self._pages = pages
+        self._state_version = state_version
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
+        """The page for one shopper. A page reused from the page cache is shared: callers only read it."""
         started = self._clock()
         now = query.at or self._wall_clock()
         published = self.published_layout(query.slug, query.marketplace)
-        context = self._context(query, now)
+        shopper = self._shoppers.shopper(query.user_id, now, cached=query.at is None)
+        key = self._page_key(query)
+        if key is not None and self._pages is not None:
+            held = self._pages.get(key, shopper)
+            if held is not None:
+                return held
+        body = self._resolve_for(query, shopper, published, now, started)
+        if key is not None and self._pages is not None and not body["degraded"]:
+            self._pages.put(key, query.user_id, shopper, body, now, self._next_boundary(now))
+        return body
+
+    def _resolve_for(
+        self, query: ResolveQuery, shopper: ShopperFacts, published: PublishedLayout, now: datetime, started: float
+    ) -> dict[str, Any]:
+        context = self._context_of(query, shopper)
         campaign = select_live(self._targeting.campaigns_for(now, query.at is not None), query.slug,
                                query.marketplace, now, lambda audience: is_member(audience, context))  # fmt: skip
         assignment = None
@@ -131,6 +153,24 @@ class PageResolver:
         if query.at is not None:
             body["at"] = now.isoformat().replace("+00:00", "Z")
         return body
+
+    def _page_key(self, query: ResolveQuery) -> tuple[Any, ...] | None:
+        """Only a shopper's own visit, while every dependency answers, may reuse or leave a page."""
+        if self._pages is None or not self._pages.is_enabled or not query.is_exposure or self._faults():
+            return None
+        return (self._state_version(), query.slug, query.marketplace, query.user_id, query.locale, query.device,
+                query.attributes)  # fmt: skip
+
+    def _next_boundary(self, now: datetime) -> datetime | None:
+        """The next instant any held campaign starts or ends: a page made before it is not served after it."""
+        instants = [at for c in self._targeting.campaigns_for(now, False)
+                    for at in (c.window.starts_at, c.window.ends_at) if at > now]  # fmt: skip
+        return min(instants, default=None)
+
+    def forget_shopper(self, user_id: str) -> None:
+        """After an opt-out or erasure has committed here: no page made for them is reused."""
+        if self._pages is not None:
+            self._pages.forget_shopper(user_id)
 
     def _served(self, published: PublishedLayout, choice: LayoutChoice) -> PublishedLayout:
         """The chosen version (or the published one if it does not exist), with the campaign's edits."""
@@ -188,8 +228,10 @@ class PageResolver:
         return self._context(query, now)
 
     def _context(self, query: ResolveQuery, now: datetime) -> ShopperContext:
+        return self._context_of(query, self._shoppers.shopper(query.user_id, now, cached=query.at is None))
+
+    def _context_of(self, query: ResolveQuery, shopper: ShopperFacts) -> ShopperContext:
         """The shopper's profile facts joined with the request's; opted-out shoppers bring none."""
-        shopper = self._shoppers.shopper(query.user_id, now, cached=query.at is None)
         request = profiles.request_facts(query.marketplace, query.locale, query.device, query.user_id is not None,
                                          dict(query.attributes))  # fmt: skip
         return ShopperContext(query.user_id, query.marketplace, query.locale, query.device,
