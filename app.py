@@ -34,6 +34,7 @@ from core.state_share import RedisStateShare
 from core.tagged_json import Codec
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
+from layout_engine.page_cache import PageCache
 from layout_engine.resolver_wiring import build_page_resolver
 from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
@@ -56,6 +57,7 @@ class AppServices(Services):
     published: PublishedState
     spool: Spool
     spooled_events: Drainer
+    pages: PageCache
 
     def close(self) -> None:
         self.published.close()
@@ -136,14 +138,15 @@ def build_services(
     if {"storefront", "admin"} & set(settings.surfaces):  # both resolve pages (admin for previews)
         _warm_up(client.transport, resolver, published)
         published.start()
-    dispatcher = Dispatcher(_effects(resolver, published, cache, client))
+    pages = PageCache(settings.page_cache_s)
+    dispatcher = Dispatcher(_effects(resolver, published, cache, client, pages))
     spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher), every_s=1.0,
                              is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
     spooled_events.start()
     return AppServices(
         settings=settings, db=db, cache=cache, executor=executor, analytics_executor=analytics_executor,
         dispatcher=dispatcher, clock=clock, client=client, resolver=resolver, exposures=recorder, experiments=chooser,
-        published=published, spool=spool, spooled_events=spooled_events,
+        published=published, spool=spool, spooled_events=spooled_events, pages=pages,
     )  # fmt: skip
 
 
@@ -179,7 +182,7 @@ def _published_state(settings: Settings, db: Database, clock: Clock) -> Publishe
 
 
 def _effects(
-    resolver: PageResolver, published: PublishedState, cache: Cache, client: PersonalizationClient
+    resolver: PageResolver, published: PublishedState, cache: Cache, client: PersonalizationClient, pages: PageCache
 ) -> dict[type, list[Handler]]:
     """What each committed change does to caches: the one place post-commit effects live."""
     announce: list[Handler] = [lambda _e: published.announce()]

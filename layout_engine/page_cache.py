@@ -1,4 +1,4 @@
-"""Whole resolved pages, reused for a few seconds when nothing they were made from has changed.
+"""Whole resolved pages (as the bytes sent), reused for a few seconds when nothing they were made from changed.
 
 A storefront asks for the same shopper's page again and again (the home page between product
 pages). A page is reused only while all of this holds, else it is resolved afresh:
@@ -11,7 +11,9 @@ pages). A page is reused only while all of this holds, else it is resolved afres
 - within `ttl_s`, and before the next instant a campaign starts or ends (`valid_until`);
 - the page was whole: degraded pages, previews, time travel and traces are never held.
 
-A reused page records no exposure: the first one, made by this worker, already did.
+A reused page records no exposure: the first one, made by this worker, already did. Pages are
+held as the encoded answer, one `bytes` each: thousands of held dicts and lists would be scanned
+by every full garbage collection (they made a worker pause for whole seconds).
 Pure: no I/O; thread-safe.
 """
 
@@ -21,10 +23,20 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from layout_engine.sources import ShopperFacts
+
+
+@dataclass(frozen=True)
+class PageIdentity:
+    """What a page for one query is made from (see `PageResolver.reuse_key`)."""
+
+    key: Hashable
+    shopper: ShopperFacts
+    now: datetime
+    valid_until: datetime | None
 
 
 class PageCache:
@@ -33,15 +45,16 @@ class PageCache:
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._pages: OrderedDict[Hashable, tuple[float, ShopperFacts, dict[str, Any], str | None]] = OrderedDict()
+        self._pages: OrderedDict[Hashable, tuple[float, ShopperFacts, bytes, str | None]] = OrderedDict()
         self._by_shopper: dict[str, set[Hashable]] = {}
 
     @property
     def is_enabled(self) -> bool:
         return self._ttl_s > 0
 
-    def get(self, key: Hashable, shopper: ShopperFacts) -> dict[str, Any] | None:
-        """The held page for `key`, if it was made from this very `shopper` and is still fresh."""
+    def get(self, identity: PageIdentity) -> bytes | None:
+        """The held page, if it was made from this very shopper and is still fresh."""
+        key, shopper = identity.key, identity.shopper
         with self._lock:
             held = self._pages.get(key)
             if held is None:
@@ -52,12 +65,11 @@ class PageCache:
                 return None
             return body
 
-    def put(self, key: Hashable, user_id: str | None, shopper: ShopperFacts, body: dict[str, Any],
-            now: datetime, valid_until: datetime | None) -> None:  # fmt: skip
-        """Hold `body` (never changed afterwards by anyone) for at most `ttl_s`, and not past `valid_until`."""
-        lifetime = self._ttl_s
-        if valid_until is not None:
-            lifetime = min(lifetime, (valid_until - now).total_seconds())
+    def put(self, identity: PageIdentity, user_id: str | None, body: bytes) -> None:
+        """Hold `body` for at most `ttl_s`, and not past the identity's `valid_until`."""
+        key, shopper, lifetime = identity.key, identity.shopper, self._ttl_s
+        if identity.valid_until is not None:
+            lifetime = min(lifetime, (identity.valid_until - identity.now).total_seconds())
         if lifetime <= 0:
             return
         with self._lock:

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from core.cache import Cache
 from core.clock import Clock, utcnow
 from core.db import Database
-from layout_engine.page_cache import PageCache
 from layout_engine.published_snapshot import SnapshotCatalog, SnapshotLayouts, SnapshotSource, SnapshotTargeting
 from layout_engine.service import PageResolver
 from layout_engine.shopper_source import ShopperStore
@@ -45,6 +44,6 @@ def build_page_resolver(
         variants=variants,
         wall_clock=wall_clock,
         faults=faults,
-        pages=PageCache(page_cache_s),
+        pages_reusable=page_cache_s > 0,
         state_version=lambda: state.current().version,
     )

@@ -28,14 +28,13 @@ from core.clock import Clock, utcnow
 from layout_engine.audiences import Rule, ShopperContext, is_member
 from layout_engine.campaign_rules import apply_effects, select_live
 from layout_engine.choose import LayoutChoice, choose_layout, is_degraded, is_experiment_suppressed
-from layout_engine.page_cache import PageCache
+from layout_engine.page_cache import PageIdentity
 from layout_engine.resolve import ResolvedSlot, finish_page, is_shown, plan_page, slot_payload
 from layout_engine.sources import (
     CatalogSource,
     PublishedLayout,
     PublishedLayouts,
     ShopperContexts,
-    ShopperFacts,
     SlotFetcher,
     TargetingSnapshot,
     shopper_key,
@@ -96,12 +95,13 @@ class PageResolver:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Clock = utcnow,
         faults: Callable[[], tuple[str, ...]] = tuple,
-        pages: PageCache | None = None,
+        pages_reusable: bool = False,
         state_version: Callable[[], int] = lambda: 0,
     ) -> None:
         """`faults` names what makes every page served now degraded (the published state could
-        not be checked against the database); empty while all is well. `pages` reuses whole
-        pages (see `page_cache`), keyed by `state_version`, the published state's version."""
+        not be checked against the database); empty while all is well. `pages_reusable` lets the
+        edge reuse whole pages (`page_cache`, by `reuse_key`), keyed by `state_version`, the
+        published state's version."""
         self._layouts = layouts
         self._targeting = targeting
         self._catalog = catalog
@@ -113,29 +113,14 @@ class PageResolver:
         self._wall_clock = wall_clock
         self._faults = faults
         self._edited: dict[tuple[int, Any, Any], dict[str, Any]] = {}
-        self._pages = pages
+        self._pages_reusable = pages_reusable
         self._state_version = state_version
 
     def resolve(self, query: ResolveQuery) -> dict[str, Any]:
-        """The page for one shopper. A page reused from the page cache is shared: callers only read it."""
         started = self._clock()
         now = query.at or self._wall_clock()
         published = self.published_layout(query.slug, query.marketplace)
-        shopper = self._shoppers.shopper(query.user_id, now, cached=query.at is None)
-        key = self._page_key(query)
-        if key is not None and self._pages is not None:
-            held = self._pages.get(key, shopper)
-            if held is not None:
-                return held
-        body = self._resolve_for(query, shopper, published, now, started)
-        if key is not None and self._pages is not None and not body["degraded"]:
-            self._pages.put(key, query.user_id, shopper, body, now, self._next_boundary(now))
-        return body
-
-    def _resolve_for(
-        self, query: ResolveQuery, shopper: ShopperFacts, published: PublishedLayout, now: datetime, started: float
-    ) -> dict[str, Any]:
-        context = self._context_of(query, shopper)
+        context = self._context(query, now)
         campaign = select_live(self._targeting.campaigns_for(now, query.at is not None), query.slug,
                                query.marketplace, now, lambda audience: is_member(audience, context))  # fmt: skip
         assignment = None
@@ -154,23 +139,21 @@ class PageResolver:
             body["at"] = now.isoformat().replace("+00:00", "Z")
         return body
 
-    def _page_key(self, query: ResolveQuery) -> tuple[Any, ...] | None:
-        """Only a shopper's own visit, while every dependency answers, may reuse or leave a page."""
-        if self._pages is None or not self._pages.is_enabled or not query.is_exposure or self._faults():
+    def reuse_key(self, query: ResolveQuery) -> PageIdentity | None:
+        """What a page for `query` is made from, for `page_cache`; None when it must not be reused: only
+        a shopper's own visit, while every dependency answers, may reuse or leave a page."""
+        if not self._pages_reusable or not query.is_exposure or self._faults():
             return None
-        return (self._state_version(), query.slug, query.marketplace, query.user_id, query.locale, query.device,
-                query.attributes)  # fmt: skip
+        now = self._wall_clock()
+        key = (self._state_version(), query.slug, query.marketplace, query.user_id, query.locale, query.device,
+               query.attributes)  # fmt: skip
+        return PageIdentity(key, self._shoppers.shopper(query.user_id, now), now, self._next_boundary(now))
 
     def _next_boundary(self, now: datetime) -> datetime | None:
         """The next instant any held campaign starts or ends: a page made before it is not served after it."""
         instants = [at for c in self._targeting.campaigns_for(now, False)
                     for at in (c.window.starts_at, c.window.ends_at) if at > now]  # fmt: skip
         return min(instants, default=None)
-
-    def forget_shopper(self, user_id: str) -> None:
-        """After an opt-out or erasure has committed here: no page made for them is reused."""
-        if self._pages is not None:
-            self._pages.forget_shopper(user_id)
 
     def _served(self, published: PublishedLayout, choice: LayoutChoice) -> PublishedLayout:
         """The chosen version (or the published one if it does not exist), with the campaign's edits."""
@@ -228,10 +211,8 @@ class PageResolver:
         return self._context(query, now)
 
     def _context(self, query: ResolveQuery, now: datetime) -> ShopperContext:
-        return self._context_of(query, self._shoppers.shopper(query.user_id, now, cached=query.at is None))
-
-    def _context_of(self, query: ResolveQuery, shopper: ShopperFacts) -> ShopperContext:
         """The shopper's profile facts joined with the request's; opted-out shoppers bring none."""
+        shopper = self._shoppers.shopper(query.user_id, now, cached=query.at is None)
         request = profiles.request_facts(query.marketplace, query.locale, query.device, query.user_id is not None,
                                          dict(query.attributes))  # fmt: skip
         return ShopperContext(query.user_id, query.marketplace, query.locale, query.device,

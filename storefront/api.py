@@ -20,6 +20,7 @@ from core.published_state import PublishedState
 from core.spool import Spool
 from core.web import commit, db_session, services
 from layout_engine import pages
+from layout_engine.page_cache import PageCache
 from layout_engine.resolve import fallback_code
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
@@ -42,12 +43,27 @@ def resolve_page(slug: str) -> Response:
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
     with services().get(PublishedState).pinned():  # one snapshot for the whole page
-        body = services().get(PageResolver).resolve(query)
-    _count_outcome(body)
-    # orjson: the page is the storefront's hottest answer, and only plain JSON values are in it.
-    response = Response(orjson.dumps(body), mimetype="application/json")
+        page = _page(query)
+    response = Response(page, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _page(query: ResolveQuery) -> bytes:
+    """The page as sent: reused when nothing it was made from changed (`page_cache`), else resolved.
+    orjson: the page is the storefront's hottest answer, and only plain JSON values are in it."""
+    resolver, pages = services().get(PageResolver), services().get(PageCache)
+    identity = resolver.reuse_key(query)
+    held = pages.get(identity) if identity is not None else None
+    if held is not None:
+        metrics.RESOLVES.labels("reused").inc()
+        return held
+    body = resolver.resolve(query)
+    _count_outcome(body)
+    page = orjson.dumps(body)
+    if identity is not None and not body["degraded"]:
+        pages.put(identity, query.user_id, page)
+    return page
 
 
 def _count_outcome(body: dict[str, Any]) -> None:

@@ -51,3 +51,17 @@ def test_a_failing_dependency_is_counted(app: Any, client: Any) -> None:
     before = sample(scrape(client), "tessera_dependency_errors_total", dependency="test dependency")
     FailureLog(__import__("logging").getLogger("tessera.test"), "test dependency").failed("a call", OSError("down"))
     assert sample(scrape(client), "tessera_dependency_errors_total", dependency="test dependency") == before + 1
+
+
+def test_a_repeat_visit_is_answered_from_the_page_cache_until_something_changes(
+    app: Any, client: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    from tests.integration.test_published_state import publish
+
+    before = sample(scrape(client), "tessera_resolves_total", outcome="reused")
+    first = resolve(client, "metrics-repeat")
+    assert resolve(client, "metrics-repeat") == first
+    assert sample(scrape(client), "tessera_resolves_total", outcome="reused") == before + 1
+    publish(client, admin_headers, 2)  # a new published state: every held page is old
+    assert resolve(client, "metrics-repeat")["version"] == 2
+    assert sample(scrape(client), "tessera_resolves_total", outcome="reused") == before + 1

@@ -4,10 +4,10 @@ and the clock all say nothing changed; never for previews or degraded pages."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from layout_engine.page_cache import PageCache
+from layout_engine.page_cache import PageCache, PageIdentity
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.slot_fetch import PageFetcher
 from layout_engine.sources import ShopperFacts
@@ -21,8 +21,12 @@ from tests.unit.test_page_resolver import (
     FakeTargeting,
 )
 
-BODY = {"page": "home", "degraded": False, "slots": []}
+BODY = b'{"page":"home","degraded":false,"slots":[]}'
 SHOPPER = ShopperFacts(("gc-0",), {"orders": 2})
+
+
+def identity(key: object = "k", shopper: ShopperFacts = SHOPPER, until: datetime | None = None) -> PageIdentity:
+    return PageIdentity(key, shopper, NOW, until)
 
 
 class Clock:
@@ -36,73 +40,69 @@ class Clock:
 def test_a_page_is_reused_only_for_the_same_shopper_within_its_lifetime() -> None:
     clock = Clock()
     pages = PageCache(ttl_s=10, clock=clock)
-    pages.put("k", "shopper-1", SHOPPER, BODY, NOW, None)
-    assert pages.get("k", SHOPPER) is BODY
-    assert pages.get("k", ShopperFacts(("gc-0", "gc-9"), {"orders": 3})) is None  # they ordered since
-    pages.put("k", "shopper-1", SHOPPER, BODY, NOW, None)
+    pages.put(identity(), "shopper-1", BODY)
+    assert pages.get(identity()) is BODY
+    assert pages.get(identity(shopper=ShopperFacts(("gc-0", "gc-9"), {"orders": 3}))) is None  # they ordered since
+    pages.put(identity(), "shopper-1", BODY)
     clock.now += 10.5
-    assert pages.get("k", SHOPPER) is None
+    assert pages.get(identity()) is None
 
 
 def test_a_page_is_not_served_past_the_next_campaign_boundary() -> None:
     clock = Clock()
     pages = PageCache(ttl_s=10, clock=clock)
-    pages.put("k", "shopper-1", SHOPPER, BODY, NOW, NOW + timedelta(seconds=3))
+    pages.put(identity(until=NOW + timedelta(seconds=3)), "shopper-1", BODY)
     clock.now += 3.5
-    assert pages.get("k", SHOPPER) is None
-    pages.put("late", "shopper-1", SHOPPER, BODY, NOW, NOW - timedelta(seconds=1))
-    assert pages.get("late", SHOPPER) is None  # already past: never held
+    assert pages.get(identity()) is None
+    pages.put(identity("late", until=NOW - timedelta(seconds=1)), "shopper-1", BODY)
+    assert pages.get(identity("late")) is None  # already past: never held
 
 
 def test_forgetting_a_shopper_drops_their_pages_only() -> None:
     pages = PageCache(ttl_s=10)
-    pages.put(("a",), "shopper-1", SHOPPER, BODY, NOW, None)
-    pages.put(("b",), "shopper-2", SHOPPER, BODY, NOW, None)
+    pages.put(identity("a"), "shopper-1", BODY)
+    pages.put(identity("b"), "shopper-2", BODY)
     pages.forget_shopper("shopper-1")
-    assert pages.get(("a",), SHOPPER) is None and pages.get(("b",), SHOPPER) is BODY
+    assert pages.get(identity("a")) is None and pages.get(identity("b")) is BODY
 
 
 def test_the_oldest_pages_go_first_when_full() -> None:
     pages = PageCache(ttl_s=10, max_entries=2)
     for key in ("a", "b", "c"):
-        pages.put(key, None, SHOPPER, BODY, NOW, None)
-    assert pages.get("a", SHOPPER) is None and pages.get("c", SHOPPER) is BODY
+        pages.put(identity(key), None, BODY)
+    assert pages.get(identity("a")) is None and pages.get(identity("c")) is BODY
 
 
 class Resolving:
     def __init__(self, executor: ThreadPoolExecutor) -> None:
         self.version = 1
         self.faults: tuple[str, ...] = ()
-        self.recommender, self.chooser, self.shoppers = FakeRecommender(), FakeChooser(None), FakeShoppers()
+        self.shoppers = FakeShoppers()
         self.resolver = PageResolver(
-            FakeLayouts(), FakeTargeting(), FakeCatalog(), self.shoppers, PageFetcher(self.recommender, executor),
-            deadline_s=0.2, variants=self.chooser, wall_clock=lambda: NOW, faults=lambda: self.faults,
-            pages=PageCache(ttl_s=10), state_version=lambda: self.version,
+            FakeLayouts(), FakeTargeting(), FakeCatalog(), self.shoppers, PageFetcher(FakeRecommender(), executor),
+            deadline_s=0.2, variants=FakeChooser(None), wall_clock=lambda: NOW, faults=lambda: self.faults,
+            pages_reusable=True, state_version=lambda: self.version,
         )  # fmt: skip
 
-    def resolve(self, **fields: Any) -> dict[str, Any]:
-        return self.resolver.resolve(ResolveQuery("home", "US", "shopper-1", **fields))
+    def key(self, **fields: Any) -> PageIdentity | None:
+        return self.resolver.reuse_key(ResolveQuery("home", "US", "shopper-1", **fields))
 
 
-def test_a_repeat_visit_reuses_the_page_without_asking_anyone_again() -> None:
+def test_a_page_is_keyed_by_the_published_state_and_the_shopper() -> None:
     with ThreadPoolExecutor(2) as executor:
         world = Resolving(executor)
-        first = world.resolve()
-        asked, chosen = len(world.recommender.asked), len(world.chooser.calls)
-        assert world.resolve() is first
-        assert (len(world.recommender.asked), len(world.chooser.calls)) == (asked, chosen)  # nor exposed again
+        first = world.key()
+        assert first is not None and first == world.key()
         world.version = 2  # anything published, started, stopped or edited
-        assert world.resolve() is not first and len(world.chooser.calls) == chosen + 1
+        assert world.key() != first
+        world.resolver.mark_shopper("shopper-1", opted_out=True)  # the stored shopper changed
+        assert world.key().shopper != first.shopper  # type: ignore[union-attr]
 
 
-def test_previews_opt_outs_and_unverified_state_are_resolved_afresh() -> None:
+def test_previews_staff_and_unverified_state_are_never_reused() -> None:
     with ThreadPoolExecutor(2) as executor:
         world = Resolving(executor)
-        first = world.resolve()
-        assert world.resolve(preview_variant="b") is not first
-        assert world.resolve(by_staff=True) is not first
+        assert world.key(preview_variant="b") is None and world.key(by_staff=True) is None
+        assert world.key(explain=True) is None and world.key(at=NOW) is None
         world.faults = ("published_state_unverified",)
-        assert world.resolve() is not first
-        world.faults = ()
-        world.resolver.mark_shopper("shopper-1", opted_out=True)  # the stored shopper changed
-        assert world.resolve() is not first
+        assert world.key() is None
