@@ -162,7 +162,15 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
     with serving(fake_cmd, dict(os.environ), fake_port, logs / "fake.log", "/") as fake:
         direct = admin.direct_latency(fake.url, 200)
         direct_batch = admin.direct_latency(fake.url, 200, is_page_batch=True)
-        env = instance_env(instance, TESSERA_RECOMMENDER_URL=fake.url, TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms))
+        # No reuse here: (b) times the resolve path itself against L, and (c) the page deadline; a
+        # page or a personal answer held from an earlier phase would time neither.
+        env = instance_env(
+            instance,
+            TESSERA_RECOMMENDER_URL=fake.url,
+            TESSERA_PAGE_DEADLINE_MS=str(cfg.deadline_ms),
+            TESSERA_PAGE_CACHE_S="0",
+            TESSERA_PERSONAL_ANSWER_TTL_S="0",
+        )
         port = free_port()
         with serving(gunicorn_command("app:create_app()", port), env, port, logs / "tessera-b.log", "/healthz") as app:
             groups = {"tessera": app.pgid, "fake_recommender": fake.pgid}
