@@ -41,6 +41,7 @@ HOME_PREFIX = "/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-"
 BARE_PREFIX = "/bare?user_id=shopper-"
 BENCH_SLUG = "bench6"
 BENCH_PREFIX = f"/api/v1/pages/{BENCH_SLUG}/resolve?marketplace=US&user_id=shopper-"
+HUNG_PREFIX = f"/api/v1/pages/{BENCH_SLUG}/resolve?marketplace=US&user_id=hung-"
 MAX_DEGRADED = 0.01
 
 
@@ -106,9 +107,11 @@ def timed_throughput(groups: dict[str, int], port: int, prefix: str, concurrency
     return {**asdict(result), "cpu_ms_per_request": cpu.per_request_ms(used, result.requests)}
 
 
-def timed_load(label: str, groups: dict[str, int], port: int, concurrency: int, cfg: Config) -> dict[str, Any]:
+def timed_load(
+    label: str, groups: dict[str, int], port: int, concurrency: int, cfg: Config, prefix: str = BENCH_PREFIX
+) -> dict[str, Any]:
     """A metered bounded run of `latency_requests` bench-page requests at `concurrency`."""
-    paths = loadgen.user_paths(BENCH_PREFIX)
+    paths = loadgen.user_paths(prefix)
     progress(f"{label}: {cfg.latency_requests} requests at c={concurrency}")
     result, used = cpu.metered(
         groups, lambda: loadgen.run_load(port, paths, concurrency, cfg.latency_requests, cfg.phase_max_s)
@@ -209,8 +212,9 @@ def measure_hung(fake_url: str, url: str, groups: dict[str, int], port: int, cfg
     """(c) the fake recommender hangs: p99 and share of 200s, sequential and concurrent; then it is switched back."""
     admin.set_mode(fake_url, "hang")
     try:
-        sequential = timed_load("(c) hung recommender", groups, port, 1, cfg)
-        concurrent = timed_load("(c) hung recommender", groups, port, cfg.latency_concurrency, cfg)
+        # Shoppers (b) never asked for: a page or a personal answer held from (b) would time no deadline.
+        sequential = timed_load("(c) hung recommender", groups, port, 1, cfg, HUNG_PREFIX)
+        concurrent = timed_load("(c) hung recommender", groups, port, cfg.latency_concurrency, cfg, HUNG_PREFIX + "c8-")
     finally:
         admin.set_mode(fake_url, "ok")
     progress("(c) recommender back to ok: waiting for an undegraded page (at most 30 s)")
@@ -231,7 +235,7 @@ def seconds_until_undegraded(url: str, timeout_s: float) -> float | None:
     i = 0
     while time.monotonic() - started < timeout_s:
         i += 1
-        status, _, body = admin.call(url, "GET", f"{BENCH_PREFIX}{loadgen.shopper(i)}")
+        status, _, body = admin.call(url, "GET", f"{HUNG_PREFIX}after-{i}")  # fresh shoppers: nothing held
         if status == 200 and body and not body.get("degraded"):
             return round(time.monotonic() - started, 2)
         time.sleep(0.1)
