@@ -133,9 +133,14 @@ class Spool:
             self._connection.close()
 
     def _size(self) -> int:
-        """An upper bound on the item count, in O(log n): ids are handed out in order."""
-        low, high = self._connection.execute("SELECT min(id), max(id) FROM items").fetchone()
-        return 0 if low is None else int(high) - int(low) + 1
+        """An upper bound on the item count, in O(log n): ids are handed out in order. Two queries on
+        purpose: SQLite answers `min(id)` or `max(id)` from the index's ends, but both in one query
+        by scanning every row (70 µs of a put at a few thousand items, and growing with them)."""
+        low = self._connection.execute("SELECT min(id) FROM items").fetchone()[0]
+        if low is None:
+            return 0
+        high = self._connection.execute("SELECT max(id) FROM items").fetchone()[0]
+        return int(high) - int(low) + 1
 
     def _execute_for_ids(self, statement: str, items: Sequence[Spooled]) -> None:
         ids = [item.id for item in items]
