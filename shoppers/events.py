@@ -8,6 +8,7 @@ by index.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +52,19 @@ def parse_event(raw: Any, now: datetime) -> tuple[Event | None, list[str]]:
         return None, problems
     return Event(str(event_id), str(kind), str(user_id), occurred_at, revenue=revenue, currency=currency,  # type: ignore[arg-type]
                  **optional), []  # fmt: skip
+
+
+def parse_batch(raw_events: Sequence[Any], now: datetime) -> tuple[list[tuple[Any, Event]], list[dict[str, Any]]]:
+    """A batch's valid events (each with what was sent), and the invalid ones named by index:
+    what a stored batch and a spooled one both report."""
+    valid, rejected = [], []
+    for index, raw in enumerate(raw_events):
+        event, problems = parse_event(raw, now)
+        if event is None:
+            rejected.append({"index": index, "errors": problems})
+        else:
+            valid.append((raw, event))
+    return valid, rejected
 
 
 def _identifier(raw: dict[str, Any], name: str, problems: list[str], required: bool = False) -> str | None:

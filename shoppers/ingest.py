@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core import changes
 from core.changes import ShopperHistoryChanged
 from shoppers import service as shopper_service
-from shoppers.events import Event, parse_event
+from shoppers.events import Event, parse_batch
 from shoppers.models import EventRow, ShopperInteraction
 
 
@@ -38,14 +38,8 @@ class IngestReport:
 
 def ingest(session: Session, raw_events: Sequence[Any], now: datetime, update_profiles: bool = True) -> IngestReport:
     """`update_profiles=False` exists for the ingestion benchmark's baseline only."""
-    parsed: list[Event] = []
-    rejected = []
-    for index, raw in enumerate(raw_events):
-        event, problems = parse_event(raw, now)
-        if event is None:
-            rejected.append({"index": index, "errors": problems})
-        else:
-            parsed.append(event)
+    valid, rejected = parse_batch(raw_events, now)
+    parsed = [event for _raw, event in valid]
     unique = list({e.event_id: e for e in parsed}.values())
     stored = _store(session, unique)
     new = [e for e in unique if e.event_id in stored]

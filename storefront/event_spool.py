@@ -21,7 +21,7 @@ from core.db import Database
 from core.dispatch import Dispatcher
 from core.errors import ServiceUnavailable
 from core.spool import Apply, Spool, Spooled, SpoolFull
-from shoppers.events import parse_event
+from shoppers.events import parse_batch
 from shoppers.ingest import ingest
 from shoppers.models import ErasedShopper
 from shoppers.service import digest
@@ -31,15 +31,9 @@ KIND = "event"
 
 def spool_events(spool: Spool, raw_events: Sequence[Any], now: datetime) -> dict[str, Any]:
     """Keep the batch's valid events; the answer's body names the invalid ones by index, as a stored batch's does."""
-    valid, rejected = [], []
-    for index, raw in enumerate(raw_events):
-        event, problems = parse_event(raw, now)
-        if event is None:
-            rejected.append({"index": index, "errors": problems})
-        else:
-            valid.append(raw)
+    valid, rejected = parse_batch(raw_events, now)
     try:
-        spool.put(KIND, valid)
+        spool.put(KIND, [raw for raw, _event in valid])
     except SpoolFull as exc:
         raise ServiceUnavailable("events cannot be taken now (the database is down and the spool is full)",
                                  retry_after_s=30) from exc  # fmt: skip
