@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -12,25 +14,37 @@ import pytest
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
-RESOLVES = 60
+RESOLVES = 40
 
 
-def served(page: str) -> float:
-    found = re.search(r'^tessera_resolves_total\{outcome="served"\} (\S+)$', page, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+def resolved(page: str) -> float:
+    """Every page answered, whatever its outcome (served, reused, degraded)."""
+    return sum(float(v) for v in re.findall(r'^tessera_resolves_total\{outcome="\w+"\} (\S+)$', page, re.MULTILINE))
+
+
+def counting_workers(folder: Path) -> set[str]:
+    """The processes that have counted something (one counter file each)."""
+    return {p.name.rsplit("_", 1)[-1] for p in folder.glob("counter_*.db")}
 
 
 def test_metrics_add_up_every_worker(instance: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
-    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    folder = tmp_path / "metrics"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     server = gunicorn("app:create_app()", port, workers=2, threads=4)
-    with serving(server, env, port) as base, httpx.Client(base_url=base) as client:
-        for n in range(RESOLVES):
-            query = {"marketplace": "US", "user_id": f"m-{n}"}
-            page = client.get("/api/v1/pages/home/resolve", params=query, headers={"Connection": "close"})
-            assert page.status_code == 200  # a new connection each time, so both workers serve
-        scrapes = [client.get("/metrics", headers={"Connection": "close"}).text for _ in range(6)]
-    assert all(served(page) == RESOLVES for page in scrapes)  # every scrape counts every worker's resolves
-    workers = {p.name.rsplit("_", 1)[-1] for p in (tmp_path / "metrics").glob("counter_*.db")}
-    assert len(workers) >= 2, workers  # both workers counted something
+    sent = 0
+
+    def resolve(n: int) -> int:
+        query = {"marketplace": "US", "user_id": f"m-{n}"}
+        headers = {"Connection": "close"}  # a new connection each time, for either worker to take
+        return httpx.get(f"{base}/api/v1/pages/home/resolve", params=query, headers=headers, timeout=30).status_code
+
+    with serving(server, env, port) as base, ThreadPoolExecutor(8) as pool:
+        deadline = time.monotonic() + 120
+        while len(counting_workers(folder)) < 2:  # which worker accepts is the kernel's choice: ask until both did
+            assert time.monotonic() < deadline, "one worker took every connection"
+            assert list(pool.map(resolve, range(sent, sent + RESOLVES))) == [200] * RESOLVES
+            sent += RESOLVES
+        scrapes = [httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text for _ in range(6)]
+    assert all(resolved(page) == sent for page in scrapes)  # every scrape counts every worker's pages
