@@ -129,8 +129,9 @@ def build_services(
     spool = Spool(settings.instance_path / "spool.db", max_items=settings.spool_max_items)
     recorder = ExposureRecorder(db, spool, flush_every_s=settings.exposure_flush_s)
     published = _published_state(settings, db, clock)
-    chooser = ExperimentChooser(lambda page_id: published.current().part("experiments").get(page_id), recorder,
-                                wall_clock=clock)  # fmt: skip
+    experiments = lambda: published.current().part("experiments")  # noqa: E731 - page id → its running experiment
+    chooser = ExperimentChooser(lambda page_id: experiments().get(page_id), recorder, wall_clock=clock,
+                                every_running=lambda: experiments().values())  # fmt: skip
     resolver = build_page_resolver(
         published, db, cache, client, executor, deadline_s=settings.page_deadline_ms / 1000, variants=chooser,
         wall_clock=clock, faults=published.faults, page_cache_s=settings.page_cache_s,

@@ -10,6 +10,8 @@ Metrics: each worker is a process, so `prometheus_client` keeps its values in fi
 `/metrics` adds up. They go in `PROMETHEUS_MULTIPROC_DIR` when the operator sets it (emptied
 here at start, as the library requires), else in a fresh temporary folder; a worker that
 exits is marked dead so its live gauges stop counting.
+
+Logs: a worker writes its queued access lines before it exits.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def child_exit(_server: Any, worker: Any) -> None:
     from core.metrics import worker_exited
 
     worker_exited(worker.pid)
+
+
+def worker_exit(_server: Any, _worker: Any) -> None:
+    """Access lines are written in batches (`core.logs`): the last ones go out before the worker does."""
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def post_worker_init(_worker: Any) -> None:

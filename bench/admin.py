@@ -71,6 +71,13 @@ def set_mode(fake_url: str, mode: str) -> None:
     _expect(status, 200, f"fake mode {mode}", body)
 
 
+def fake_calls(fake_url: str) -> int:
+    """How many recommendation calls the fake recommender has answered so far."""
+    status, _, body = call(fake_url, "GET", "/")
+    _expect(status, 200, "fake status", body)
+    return int(body["calls"])
+
+
 def direct_latency(fake_url: str, requests: int, is_page_batch: bool = False) -> LoadResult:
     """Client-side latency of the fake recommender itself, called directly and sequentially (the L baseline).
     With `is_page_batch`, one batch of the bench page's queries: what Tessera actually waits on."""

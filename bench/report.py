@@ -98,18 +98,35 @@ def _http(h: dict[str, Any]) -> list[str]:
         f"{verdict(h['pass_concurrent'])}   (c=1 p50 over L: {seq['p50_ms'] - h['L_ms']:+.2f} ms; "
         f"over the fake's measured p50: {seq['p50_ms'] - direct['p50_ms']:+.2f} ms; over its answer to the page's "
         f"batch: {seq['p50_ms'] - h['fake_direct_page_batch']['p50_ms']:+.2f} ms)",
-        f"  throughput at concurrency {busy['concurrency']} (gthread, 2 workers x 8 threads): {busy['rps']:.1f} req/s, "
-        f"p50 {busy['p50_ms']:.2f} ms, p99 {busy['p99_ms']:.2f} ms, {busy['non_2xx']} non-2xx, "
+        f"  throughput at concurrency {busy['concurrency']}, no reuse (every page asks the recommender): "
+        f"{busy['rps']:.1f} req/s, p50 {busy['p50_ms']:.2f} ms, p99 {busy['p99_ms']:.2f} ms, {busy['non_2xx']} non-2xx, "
         f"{busy['errors']} errors, {busy['degraded']} degraded of {busy['requests']}",
         f"    CPU ms/request: tessera {cpu['tessera']:.2f}, fake recommender {cpu['fake_recommender']:.2f}, "
         f"load generator {cpu[LOAD_GENERATOR]:.2f}, rest of machine {cpu[REST]:.2f}",
     ]
+    if "throughput_defaults" in h:
+        lines += _http_defaults(h)
     if direct["p50_ms"] > h["L_ms"] + 5:
         lines.append(
             f"  WARNING: the fake recommender itself answers in {direct['p50_ms']:.1f} ms (p50), not L = "
             f"{h['L_ms']:g} ms, on a keep-alive connection; compare resolve with the 'fake directly' row."
         )
     return lines + _problems(h["tessera_log_problems"])
+
+
+def _http_defaults(h: dict[str, Any]) -> list[str]:
+    d = h["throughput_defaults"]
+    cpu = d["cpu_ms_per_request"]
+    return [
+        f"  throughput at concurrency {d['concurrency']}, shipped defaults (pages and personal answers reused), "
+        f"after a warm-up that sees every shopper: {d['rps']:.1f} req/s, p50 {d['p50_ms']:.2f} ms, "
+        f"p99 {d['p99_ms']:.2f} ms, {d['non_2xx']} non-2xx, {d['errors']} errors, {d['degraded']} degraded of "
+        f"{d['requests']}; recommender calls per request {d['recommender_calls_per_request']}",
+        f"    CPU ms/request: tessera {cpu['tessera']:.2f}, fake recommender {cpu['fake_recommender']:.2f}, "
+        f"load generator {cpu[LOAD_GENERATOR]:.2f}, rest of machine {cpu[REST]:.2f}",
+        f"  {h['budget_throughput']}:  {verdict(h['pass_throughput'])}",
+        *_problems(d["tessera_log_problems"]),
+    ]
 
 
 def _hung(c: dict[str, Any]) -> list[str]:

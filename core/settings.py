@@ -78,8 +78,8 @@ class Settings:
     breaker_failure_ratio: float = 0.5
     breaker_open_s: float = 5.0
     state_poll_s: float = 0.5  # how often a worker checks its published-state snapshot is current
-    page_cache_s: float = 10.0  # a shopper's whole page is reused this long while nothing it was made from changed
-    personal_answer_ttl_s: float = 30.0  # a shopper's personal recommendations are reused this long
+    page_cache_s: float = 30.0  # a shopper's whole page is reused this long while nothing it was made from changed
+    personal_answer_ttl_s: float = 300.0  # a shopper's personal recommendations are reused this long
     spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0

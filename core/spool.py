@@ -57,12 +57,28 @@ class Spooled:
     received_at: float  # epoch seconds, when it was put
 
 
+@dataclass
+class _Put:
+    """One caller's rows, waiting to be committed with others (see `Spool.put`)."""
+
+    rows: list[tuple[str, str, float]]
+    is_done: bool = False
+    error: BaseException | None = None
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 class Spool:
     def __init__(self, path: Path, max_items: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._max_items = max_items
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection: one statement or transaction at a time
+        self._turn = threading.Condition()  # group commit: puts waiting, and whether one is writing
+        self._waiting: list[_Put] = []
+        self._is_writing = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA journal_mode=WAL")
@@ -71,21 +87,57 @@ class Spool:
         path.chmod(0o600)  # events name shoppers: Tessera's own user only
 
     def put(self, kind: str, payloads: Sequence[Any]) -> None:
-        """Keep `payloads` durably; returns once they are on disk. `SpoolFull` when there is no room."""
+        """Keep `payloads` durably; returns once they are on disk. `SpoolFull` when there is no room.
+
+        Group commit: puts that arrive while another thread is writing wait, and the next writer
+        commits all of them in one transaction. Each put still returns only once its own rows are
+        committed, but a busy worker writes one transaction per batch instead of one per shopper
+        (one per put serialized every first visit of a worker's threads on the spool's lock)."""
         if not payloads:
             return
         now = self._clock()
-        rows = [(kind, json.dumps(p, separators=(",", ":"), allow_nan=False), now) for p in payloads]
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                if self._size() + len(rows) > self._max_items:
-                    raise SpoolFull(f"the spool holds {self._max_items} items already")
-                self._connection.executemany("INSERT INTO items (kind, payload, received_at) VALUES (?, ?, ?)", rows)
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
+        put = _Put([(kind, json.dumps(p, separators=(",", ":"), allow_nan=False), now) for p in payloads])
+        with self._turn:
+            self._waiting.append(put)
+            while not put.is_done and self._is_writing:
+                self._turn.wait()
+            if put.is_done:
+                put.raise_error()
+                return
+            self._is_writing, puts, self._waiting = True, self._waiting, []
+        try:
+            self._write(puts)
+        finally:
+            with self._turn:
+                self._is_writing = False
+                self._turn.notify_all()
+        put.raise_error()
+
+    def _write(self, puts: list[_Put]) -> None:
+        """One transaction for `puts`, in order; those that would overfill the spool fail alone."""
+        try:
+            with self._lock:
+                self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    size = self._size()
+                    for put in puts:
+                        if size + len(put.rows) > self._max_items:
+                            put.error = SpoolFull(f"the spool holds {self._max_items} items already")
+                            continue
+                        self._connection.executemany(
+                            "INSERT INTO items (kind, payload, received_at) VALUES (?, ?, ?)", put.rows
+                        )
+                        size += len(put.rows)
+                    self._connection.execute("COMMIT")
+                except BaseException:
+                    self._connection.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:  # noqa: BLE001 - nothing of this batch was kept: every put in it fails (re-raised by each)
+            for put in puts:
+                put.error = exc
+        finally:
+            for put in puts:
+                put.is_done = True
 
     def claim(self, kind: str, limit: int, lease_s: float = 60.0) -> list[Spooled]:
         """The oldest unclaimed items of `kind`, leased to the caller for `lease_s`; `ack` removes

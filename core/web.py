@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
 from core import changes, logs, metrics
@@ -72,7 +73,18 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the signer built for requests that carry no session
+    cookie (every storefront call): they get an empty session at once, as Flask would give them."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+
 def install(app: Flask) -> None:
+    app.session_interface = _CookieSessions()
     app.before_request(_start_request)
     app.teardown_appcontext(close_session)
     app.after_request(_tell_invalidation)
@@ -113,9 +125,11 @@ def _log_request(response: Response) -> Response:
     elapsed_ms = round(elapsed * 1000, 2)
     metrics.request_timer(_surface(request.blueprint), route or "(no route)", request.method,
                           _status_class(response.status_code)).observe(elapsed)  # fmt: skip
-    access_log.info("%s %s %s", request.method, route or "(no route)", response.status_code,
-                    extra={"method": request.method, "route": route, "endpoint": request.endpoint,
-                           "status": response.status_code, "ms": elapsed_ms})  # fmt: skip
+    if access_log.isEnabledFor(logging.INFO):  # the record made directly: `info` would walk the stack for its caller
+        access_log.handle(access_log.makeRecord(
+            access_log.name, logging.INFO, __file__, 0, "%s %s %s", (request.method, route or "(no route)",
+            response.status_code), None, extra={"method": request.method, "route": route, "endpoint": request.endpoint,
+                                                "status": response.status_code, "ms": elapsed_ms}))  # fmt: skip
     return response
 
 

@@ -9,7 +9,7 @@ for previews and is never recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from core.clock import Clock, utcnow
@@ -22,10 +22,22 @@ RunningExperiments = Callable[[int], ExperimentInfo | None]  # page id → its r
 
 
 class ExperimentChooser:
-    def __init__(self, running: RunningExperiments, recorder: ExposureRecorder, wall_clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        running: RunningExperiments,
+        recorder: ExposureRecorder,
+        wall_clock: Clock = utcnow,
+        every_running: Callable[[], Iterable[ExperimentInfo]] = tuple,
+    ) -> None:
         self._running = running
         self._recorder = recorder
         self._wall_clock = wall_clock
+        self._every_running = every_running
+
+    def next_end(self, now: datetime) -> datetime | None:
+        """The earliest planned end still ahead among running experiments (see `VariantChooser`)."""
+        return min((e.ends_at for e in self._every_running() if e.ends_at is not None and e.ends_at > now),
+                   default=None)  # fmt: skip
 
     def choose(
         self,

@@ -150,9 +150,13 @@ class PageResolver:
         return PageIdentity(key, self._shoppers.shopper(query.user_id, now), now, self._next_boundary(now))
 
     def _next_boundary(self, now: datetime) -> datetime | None:
-        """The next instant any held campaign starts or ends: a page made before it is not served after it."""
+        """The next instant any held campaign starts or ends, or a running experiment reaches its planned
+        end: a page made before it is not served after it."""
         instants = [at for c in self._targeting.campaigns_for(now, False)
                     for at in (c.window.starts_at, c.window.ends_at) if at > now]  # fmt: skip
+        experiment_end = self._variants.next_end(now) if self._variants is not None else None
+        if experiment_end is not None:
+            instants.append(experiment_end)
         return min(instants, default=None)
 
     def _served(self, published: PublishedLayout, choice: LayoutChoice) -> PublishedLayout:

@@ -40,3 +40,8 @@ class VariantChooser(Protocol):
         record: bool = ...,
         at: datetime | None = ...,
     ) -> VariantAssignment | None: ...
+
+    def next_end(self, now: datetime) -> datetime | None:
+        """The next instant a running experiment reaches its planned end (after it, everyone gets
+        control): a page made before it must not be reused after it."""
+        ...

@@ -86,7 +86,7 @@ def _ensure_previewer() -> None:
 
 
 def _resolve_query(slug: str) -> ResolveQuery:
-    args = request.args
+    args = request.args.to_dict()  # first values, as `args.get` gives; a plain dict's misses raise nothing
     marketplace = pages.validate_marketplace(args.get("marketplace"))
     user_id, locale, device, attributes = shopper_args(args)
     explain = args.get("explain") in ("1", "true")

@@ -189,6 +189,22 @@ def test_past_its_planned_end_everyone_gets_control(client: Any, admin_headers: 
     assert create(client, admin_headers, key="other", ends_at="tomorrow").get_json()["errors"][0]["path"] == "/ends_at"
 
 
+def test_a_reused_page_ends_at_the_experiments_planned_end(
+    client: Any, app: Any, admin_headers: dict[str, str], page: None
+) -> None:
+    """A shopper's page is reused for a while (`page_cache`); one showing a variant must not outlive
+    the experiment's planned end, after which everyone gets control."""
+    from core.web import services
+    from layout_engine.service import PageResolver, ResolveQuery
+
+    ends = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)
+    create(client, admin_headers, ends_at=ends.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    client.post("/api/v1/experiments/bday-trending/start", headers=admin_headers)
+    with app.app_context():
+        identity = services().get(PageResolver).reuse_key(ResolveQuery("birthday", "US", "shopper-1"))
+    assert identity is not None and identity.valid_until == ends
+
+
 def test_a_time_travel_preview_sees_the_experiment_as_it_serves_at_that_instant(
     client: Any, admin_headers: dict[str, str], page: None
 ) -> None:

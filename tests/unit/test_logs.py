@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 
 import pytest
 
@@ -93,3 +94,26 @@ def test_json_lines_carry_the_request_id_and_the_access_fields(capsys: pytest.Ca
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="yaml"):
         configure_logging("INFO", "yaml")
+
+
+def test_an_access_line_alone_is_written_by_the_background_writer(capsys: pytest.CaptureFixture[str]) -> None:
+    """Access lines are queued (no write per request) but never held for long: nothing else flushes
+    them here, and they still arrive."""
+    configure_logging("INFO")
+    capsys.readouterr()
+    logging.getLogger("tessera.access").info("GET /queued 200", extra={"route": "/queued", "status": 200})
+    written, deadline = "", time.monotonic() + 30
+    while "/queued" not in written and time.monotonic() < deadline:
+        time.sleep(0.05)
+        written += capsys.readouterr().err
+    assert json.loads(written.strip().splitlines()[-1])["message"] == "GET /queued 200"
+
+
+def test_a_warning_writes_the_queued_access_lines_first(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    access = logging.getLogger("tessera.access")
+    for n in range(3):
+        access.info("GET /n/%d 200", n)
+    logging.getLogger("layout_engine.service").warning("after them")
+    messages = [json.loads(line)["message"] for line in capsys.readouterr().err.strip().splitlines()]
+    assert messages[-4:] == ["GET /n/0 200", "GET /n/1 200", "GET /n/2 200", "after them"]

@@ -106,3 +106,32 @@ def test_previews_staff_and_unverified_state_are_never_reused() -> None:
         assert world.key(explain=True) is None and world.key(at=NOW) is None
         world.faults = ("published_state_unverified",)
         assert world.key() is None
+
+
+class EndingChooser(FakeChooser):
+    def __init__(self, ends_at: datetime) -> None:
+        super().__init__(None)
+        self.ends_at = ends_at
+
+    def next_end(self, now: datetime) -> datetime | None:
+        return self.ends_at if self.ends_at > now else None
+
+
+def test_a_page_is_not_reused_past_a_running_experiments_planned_end() -> None:
+    """After its planned end everyone gets control: a variant page made just before must not outlive it."""
+    with ThreadPoolExecutor(2) as executor:
+        world = Resolving(executor)
+        ends_at = NOW + timedelta(seconds=3)
+        world.resolver = PageResolver(
+            FakeLayouts(), FakeTargeting(), FakeCatalog(), world.shoppers, PageFetcher(FakeRecommender(), executor),
+            deadline_s=0.2, variants=EndingChooser(ends_at), wall_clock=lambda: NOW, pages_reusable=True,
+        )  # fmt: skip
+        found = world.key()
+        assert found is not None and found.valid_until == ends_at
+        clock = Clock()
+        pages = PageCache(ttl_s=30, clock=clock)
+        pages.put(found, "shopper-1", BODY)
+        clock.now = 2.9
+        assert pages.get(found) is BODY
+        clock.now = 3.0
+        assert pages.get(found) is None

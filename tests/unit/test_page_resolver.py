@@ -136,6 +136,9 @@ class FakeChooser:
         self.calls.append({"page_id": page_id, "user_id": user_id, "record": record, "at": at})
         return self.assignment
 
+    def next_end(self, now: datetime) -> datetime | None:
+        return None
+
 
 class World:
     """The fakes one test resolves against, and the resolver built from them."""
