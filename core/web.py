@@ -107,8 +107,7 @@ def _new_request_id() -> str:
 def _start_request() -> None:
     """Every request gets an id: the proxy's `X-Request-ID` when it sends a sane one, else a new
     one. It is on every log line made while serving the request and in the response."""
-    offered = request.headers.get("X-Request-ID", "")
-    g.request_id = offered if offered and REQUEST_ID.fullmatch(offered) else _new_request_id()
+    g.request_id = new_request_id(request.headers.get("X-Request-ID"))
     g.request_token = logs.request_id.set(g.request_id)
     g.request_started = time.perf_counter()
 
@@ -125,12 +124,27 @@ def _log_request(response: Response) -> Response:
     elapsed_ms = round(elapsed * 1000, 2)
     metrics.request_timer(_surface(request.blueprint), route or "(no route)", request.method,
                           _status_class(response.status_code)).observe(elapsed)  # fmt: skip
-    if access_log.isEnabledFor(logging.INFO):  # the record made directly: `info` would walk the stack for its caller
-        access_log.handle(access_log.makeRecord(
-            access_log.name, logging.INFO, __file__, 0, "%s %s %s", (request.method, route or "(no route)",
-            response.status_code), None, extra={"method": request.method, "route": route, "endpoint": request.endpoint,
-                                                "status": response.status_code, "ms": elapsed_ms}))  # fmt: skip
+    log_access(request.method, route, request.endpoint, response.status_code, elapsed_ms)
     return response
+
+
+def new_request_id(offered: str | None) -> str:
+    """The proxy's `X-Request-ID` when it is sane, else a new one."""
+    return offered if offered and REQUEST_ID.fullmatch(offered) else _new_request_id()
+
+
+def log_access(
+    method: str, route: str | None, endpoint: str | None, status: int, elapsed_ms: float, request_id: str | None = None
+) -> None:
+    """One access line. The record is made directly: `Logger.info` would walk the stack for its caller."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    extra: dict[str, object] = {"method": method, "route": route, "endpoint": endpoint, "status": status,
+                                "ms": elapsed_ms}  # fmt: skip
+    if request_id is not None:  # outside Flask's request (see `storefront.held_pages`)
+        extra["request_id"] = request_id
+    access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s",
+                                            (method, route or "(no route)", status), None, extra=extra))  # fmt: skip
 
 
 _SURFACES = {"storefront": "storefront", "analytics_api": "analytics", None: "ops"}

@@ -7,6 +7,7 @@ process (`TESSERA_SURFACES=storefront`) serves; the URLs stay under /api/v1 as b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -39,14 +40,15 @@ def _actor() -> str:
 
 @bp.get("/pages/<slug>/resolve")
 def resolve_page(slug: str) -> Response:
-    query = _resolve_query(slug)
+    query = _resolve_query(slug)  # (a shopper's page held by this worker was answered before Flask: `held_pages`)
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
     with services().get(PublishedState).pinned():  # one snapshot for the whole page
         page = _page(query)
-    response = Response(page, mimetype="application/json")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return Response(page, headers=PAGE_HEADERS)
+
+
+PAGE_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"))
 
 
 def _page(query: ResolveQuery) -> bytes:
@@ -86,7 +88,11 @@ def _ensure_previewer() -> None:
 
 
 def _resolve_query(slug: str) -> ResolveQuery:
-    args = request.args.to_dict()  # first values, as `args.get` gives; a plain dict's misses raise nothing
+    return resolve_query(slug, request.args.to_dict())  # first values, as `args.get` gives
+
+
+def resolve_query(slug: str, args: Mapping[str, str]) -> ResolveQuery:
+    """The query a resolve URL asks (its parameters, first value of each); a 400 naming each bad one."""
     marketplace = pages.validate_marketplace(args.get("marketplace"))
     user_id, locale, device, attributes = shopper_args(args)
     explain = args.get("explain") in ("1", "true")
