@@ -6,7 +6,6 @@ Both take a `RecRequest` and a timeout in seconds and return
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from personalization_client.errors import (
     BatchUnsupported,
@@ -92,7 +92,7 @@ class HttpTransport:
         outgoing = httpx.Request(
             "POST",
             url,
-            content=json.dumps(body).encode(),
+            content=orjson.dumps(body),
             headers=_JSON_HEADERS,
             extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
@@ -130,8 +130,8 @@ def _checked_json(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise RecommenderRejected(f"HTTP {response.status_code}: {response.text[:200]}")
     try:
-        body = response.json()
-    except ValueError as exc:
+        body = orjson.loads(response.content)  # a page's answers: several times faster than json here
+    except ValueError as exc:  # orjson.JSONDecodeError is one
         raise RecommenderError(f"malformed answer: {exc}") from exc
     if not isinstance(body, dict):
         raise RecommenderError("malformed answer: not a JSON object")
