@@ -97,10 +97,10 @@ def create_app(
             app.register_blueprint(blueprint)
     _register_health(app)
     _register_cli(app)
-    if "storefront" in settings.surfaces and settings.page_cache_s > 0:
-        from storefront.held_pages import HeldPages
+    if "storefront" in settings.surfaces:
+        from storefront.resolve_edge import ResolveEdge
 
-        app.wsgi_app = HeldPages(app.wsgi_app, app.extensions["tessera"])  # type: ignore[method-assign]
+        app.wsgi_app = ResolveEdge(app.wsgi_app, app.extensions["tessera"])  # type: ignore[method-assign]
     return app
 
 

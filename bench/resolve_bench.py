@@ -200,7 +200,7 @@ def bench_http(instance: Path, logs: Path, token: str, cfg: Config) -> tuple[dic
         "throughput": busy,
         "throughput_defaults": with_reuse,
         "budget_throughput": f">= {MIN_HTTP_RPS} req/s at c={cfg.http_concurrency} with the shipped defaults",
-        "pass_throughput": with_reuse["rps"] >= MIN_HTTP_RPS and not with_reuse["non2xx"] and not with_reuse["errors"],
+        "pass_throughput": with_reuse["rps"] >= MIN_HTTP_RPS and not with_reuse["non_2xx"] and not with_reuse["errors"],
         "budget": f"p50 <= L + 5 ms = {budget:g} ms, with at most {MAX_DEGRADED:.0%} of pages degraded",
         "pass_sequential": sequential["p50_ms"] <= budget and degraded_share(sequential) <= MAX_DEGRADED,
         "pass_concurrent": concurrent["p50_ms"] <= budget and degraded_share(concurrent) <= MAX_DEGRADED,

@@ -141,7 +141,7 @@ def log_access(
         return
     extra: dict[str, object] = {"method": method, "route": route, "endpoint": endpoint, "status": status,
                                 "ms": elapsed_ms}  # fmt: skip
-    if request_id is not None:  # outside Flask's request (see `storefront.held_pages`)
+    if request_id is not None:  # outside Flask's request (see `storefront.resolve_edge`)
         extra["request_id"] = request_id
     access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s",
                                             (method, route or "(no route)", status), None, extra=extra))  # fmt: skip

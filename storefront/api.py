@@ -40,21 +40,23 @@ def _actor() -> str:
 
 @bp.get("/pages/<slug>/resolve")
 def resolve_page(slug: str) -> Response:
-    query = _resolve_query(slug)  # (a shopper's page held by this worker was answered before Flask: `held_pages`)
+    """A shopper's own visit is usually answered before Flask (`resolve_edge`); here come previews,
+    traces and time travel, bad queries, and any visit the edge left to Flask."""
+    query = _resolve_query(slug)
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
+    resolver, pages = services().get(PageResolver), services().get(PageCache)
     with services().get(PublishedState).pinned():  # one snapshot for the whole page
-        page = _page(query)
+        page = page_for(query, resolver, pages)
     return Response(page, headers=PAGE_HEADERS)
 
 
 PAGE_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"))
 
 
-def _page(query: ResolveQuery) -> bytes:
+def page_for(query: ResolveQuery, resolver: PageResolver, pages: PageCache) -> bytes:
     """The page as sent: reused when nothing it was made from changed (`page_cache`), else resolved.
     orjson: the page is the storefront's hottest answer, and only plain JSON values are in it."""
-    resolver, pages = services().get(PageResolver), services().get(PageCache)
     identity = resolver.reuse_key(query)
     held = pages.get(identity) if identity is not None else None
     if held is not None:

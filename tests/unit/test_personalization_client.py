@@ -161,7 +161,8 @@ def test_http_transport_speaks_the_contract() -> None:
 @pytest.mark.parametrize(
     ("response", "error"),
     [(httpx.Response(503), "RecommenderError"), (httpx.Response(400, text="bad"), "RecommenderRejected"),
-     (httpx.Response(200, text="not json"), "RecommenderError")],
+     (httpx.Response(200, text="not json"), "RecommenderError"),
+     (httpx.Response(200, text='{"items": [{"item_id": "gc-1", "score": NaN}]}'), "RecommenderError")],
 )  # fmt: skip
 def test_http_transport_maps_failures_to_the_exception_tree(response: httpx.Response, error: str) -> None:
     with pytest.raises(RecommenderError) as raised:

@@ -76,7 +76,7 @@ EDGES = frozenset(
         "layout_engine.pages",
         "layout_engine.published_snapshot",
         "storefront.event_spool",
-        "storefront.held_pages",
+        "storefront.resolve_edge",
         "layout_engine.resolver_wiring",
         "layout_engine.shopper_source",
         "layout_engine.targeting_api",
