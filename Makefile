@@ -23,7 +23,7 @@ run: seed
 	@echo ""
 	@echo "Tessera is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	@echo ""
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 --threads 8 \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --worker-class gthread --workers 2 \
 		'app:create_app()'
 
 lint: $(STAMP)

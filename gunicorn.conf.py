@@ -12,6 +12,8 @@ here at start, as the library requires), else in a fresh temporary folder; a wor
 exits is marked dead so its live gauges stop counting.
 
 Logs: a worker writes its queued access lines before it exits.
+
+Threads: 4 per worker with the built-in recommender, 8 with one over HTTP (`threads` below).
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+# Threads per worker, unless the command line says (measured with bench.resolve_bench, 2 cores):
+# with the built-in recommender a page is CPU work under one GIL, and 4 threads served 0.70 of
+# the bare endpoint's throughput where 8 served 0.43; with a recommender over HTTP threads wait
+# on it, and 8 keep 1,000+ pages/s at 64 connections where 4 reached 730.
+threads = 8 if os.environ.get("TESSERA_RECOMMENDER_URL") else 4
 
 
 def on_starting(_server: Any) -> None:

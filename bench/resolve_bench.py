@@ -26,7 +26,9 @@ from typing import Any
 
 from bench import admin, cpu, loadgen, report
 from bench.servers import (
-    GUNICORN_SETTINGS,
+    EMBEDDED_THREADS,
+    GUNICORN_BASE,
+    REMOTE_THREADS,
     ROOT,
     fake_recommender_command,
     free_port,
@@ -127,8 +129,8 @@ def bench_throughput(instance: Path, logs: Path, cfg: Config) -> dict[str, Any]:
     env = instance_env(instance)
     port, bare_port = free_port(), free_port()
     tessera_cmd, bare_cmd = (
-        gunicorn_command("app:create_app()", port),
-        gunicorn_command("bench.bare_app:create_app()", bare_port),
+        gunicorn_command("app:create_app()", port, EMBEDDED_THREADS),
+        gunicorn_command("bench.bare_app:create_app()", bare_port, EMBEDDED_THREADS),
     )
     rounds = []
     with (
@@ -295,7 +297,8 @@ def meta(cfg: Config, seed_s: float) -> dict[str, Any]:
         "python": platform.python_version(),
         "load_generator": loadgen.generator_name(),
         "load_generator_note": "runs on the same machine and shares its cores with the servers",
-        "gunicorn": " ".join(GUNICORN_SETTINGS),
+        "gunicorn": f"{' '.join(GUNICORN_BASE)} --threads {EMBEDDED_THREADS} for (a), both servers (the embedded "
+        f"default); --threads {REMOTE_THREADS} for (b) and (c) (recommender over HTTP)",
         "seed_shoppers": cfg.shoppers,
         "seed_s": round(seed_s, 2),
         "config": asdict(cfg),

@@ -21,7 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-GUNICORN_SETTINGS = ("--worker-class", "gthread", "--workers", "2", "--threads", "8")
+# Threads per worker as gunicorn.conf.py chooses them: 4 with the in-process recommender (CPU-bound:
+# more threads only hand the GIL around), 8 with one over HTTP (threads wait on it).
+EMBEDDED_THREADS = 4
+REMOTE_THREADS = 8
+GUNICORN_BASE = ("--worker-class", "gthread", "--workers", "2")
+GUNICORN_SETTINGS = (*GUNICORN_BASE, "--threads", str(REMOTE_THREADS))
 # Variables that would switch Tessera away from its embedded defaults (SQLite, in-process recommender).
 TESSERA_OVERRIDES = (
     "TESSERA_DATABASE_URL",
@@ -66,15 +71,17 @@ def _run(args: list[str], env: Mapping[str, str]) -> str:
     return done.stdout
 
 
-def gunicorn_command(app_spec: str, port: int) -> list[str]:
-    """gunicorn with the one set of settings every server in the benchmark uses."""
+def gunicorn_command(app_spec: str, port: int, threads: int = REMOTE_THREADS) -> list[str]:
+    """gunicorn with the settings every server in the benchmark uses (threads: see REMOTE_THREADS)."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
         f"{HOST}:{port}",
-        *GUNICORN_SETTINGS,
+        *GUNICORN_BASE,
+        "--threads",
+        str(threads),
         "--no-control-socket",
         "--graceful-timeout",
         "3",
