@@ -133,7 +133,11 @@ def build_services(
     spool = Spool(settings.instance_path / "spool.db", max_items=settings.spool_max_items)
     recorder = ExposureRecorder(db, spool, flush_every_s=settings.exposure_flush_s)
     published = _published_state(settings, db, clock)
-    experiments = lambda: published.current().part("experiments")  # noqa: E731 - page id → its running experiment
+
+    def experiments() -> dict[int, Any]:
+        """Page id → its running experiment, from the current published-state snapshot."""
+        return published.current().part("experiments")  # type: ignore[no-any-return]
+
     chooser = ExperimentChooser(lambda page_id: experiments().get(page_id), recorder, wall_clock=clock,
                                 every_running=lambda: experiments().values())  # fmt: skip
     resolver = build_page_resolver(

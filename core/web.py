@@ -93,7 +93,7 @@ def install(app: Flask) -> None:
 
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-access_log = logging.getLogger("tessera.access")
+access_log = logging.getLogger(logs.ACCESS_LOGGER)
 
 
 _PROCESS_ID = uuid.uuid4().hex[:16]  # this process, at random; then a count: unique, and no entropy per request
@@ -120,11 +120,8 @@ def _log_request(response: Response) -> Response:
         return response
     response.headers["X-Request-ID"] = request_id
     route = request.url_rule.rule if request.url_rule is not None else None
-    elapsed = time.perf_counter() - g.request_started
-    elapsed_ms = round(elapsed * 1000, 2)
-    metrics.request_timer(_surface(request.blueprint), route or "(no route)", request.method,
-                          _status_class(response.status_code)).observe(elapsed)  # fmt: skip
-    log_access(request.method, route, request.endpoint, response.status_code, elapsed_ms)
+    account_request(_surface(request.blueprint), request.method, route, request.endpoint, response.status_code,
+                    time.perf_counter() - g.request_started)  # fmt: skip
     return response
 
 
@@ -133,14 +130,22 @@ def new_request_id(offered: str | None) -> str:
     return offered if offered and REQUEST_ID.fullmatch(offered) else _new_request_id()
 
 
-def log_access(
-    method: str, route: str | None, endpoint: str | None, status: int, elapsed_ms: float, request_id: str | None = None
+def account_request(
+    surface: str,
+    method: str,
+    route: str | None,
+    endpoint: str | None,
+    status: int,
+    elapsed_s: float,
+    request_id: str | None = None,
 ) -> None:
-    """One access line. The record is made directly: `Logger.info` would walk the stack for its caller."""
+    """A served request's latency in the request histogram and its one access line. The record is
+    made directly: `Logger.info` would walk the stack for its caller."""
+    metrics.request_timer(surface, route or "(no route)", method, _status_class(status)).observe(elapsed_s)
     if not access_log.isEnabledFor(logging.INFO):
         return
     extra: dict[str, object] = {"method": method, "route": route, "endpoint": endpoint, "status": status,
-                                "ms": elapsed_ms}  # fmt: skip
+                                "ms": round(elapsed_s * 1000, 2)}  # fmt: skip
     if request_id is not None:  # outside Flask's request (see `storefront.resolve_edge`)
         extra["request_id"] = request_id
     access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s",

@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from core import metrics
 from core.errors import ApiError
 from core.published_state import PublishedState
 from core.services import Services
-from core.web import log_access, new_request_id
+from core.web import account_request, new_request_id
 from layout_engine.page_cache import PageCache
 from layout_engine.service import PageResolver, ResolveQuery
 from storefront.api import PAGE_HEADERS, page_for, resolve_query
@@ -57,9 +56,7 @@ class ResolveEdge:
             return self.app(environ, start_response)
         request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         start_response("200 OK", [*PAGE_HEADERS, ("Content-Length", str(len(page))), ("X-Request-ID", request_id)])
-        elapsed = time.perf_counter() - started
-        metrics.request_timer("storefront", ROUTE, "GET", "2xx").observe(elapsed)
-        log_access("GET", ROUTE, ENDPOINT, 200, round(elapsed * 1000, 2), request_id)
+        account_request("storefront", "GET", ROUTE, ENDPOINT, 200, time.perf_counter() - started, request_id)
         return [page]
 
 
