@@ -88,7 +88,7 @@ def create_campaign() -> Any:
                                                           may_go_live=current_user().can("publisher"))  # fmt: skip
     except ApiError as exc:
         return _render_form(None, values, rows, exc)
-    return _saved(info.key, "is saved", warnings)
+    return _saved(info.key, _saved_as(info), warnings)
 
 
 @bp.get("/campaigns/<key>")
@@ -107,12 +107,12 @@ def update_campaign(key: str) -> Any:
     if request.form.get("refresh"):
         return _render_form(info, values, rows)
     try:
-        _, warnings = campaign_service.update_campaign(db_session(), key, body, request.form.get("etag", ""),
-                                                       current_user().email,
-                                                       may_go_live=current_user().can("publisher"))  # fmt: skip
+        saved, warnings = campaign_service.update_campaign(db_session(), key, body, request.form.get("etag", ""),
+                                                           current_user().email,
+                                                           may_go_live=current_user().can("publisher"))  # fmt: skip
     except ApiError as exc:
         return _render_form(info, values, rows, exc)
-    return _saved(key, "is saved", warnings)
+    return _saved(key, _saved_as(saved), warnings)
 
 
 @bp.get("/campaigns/-/effect-row")
@@ -178,6 +178,13 @@ def delete_campaign(key: str) -> Any:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _saved_as(info: campaign_service.CampaignInfo) -> str:
+    """What the notice says was done: an editor's campaign waits, paused, for a publisher."""
+    if info.campaign.effects and info.campaign.paused and not current_user().can("publisher"):
+        return "is saved paused: a publisher must resume it before shoppers see it"
+    return "is saved"
 
 
 def _saved(key: str, done: str, warnings: list[dict[str, Any]]) -> Any:

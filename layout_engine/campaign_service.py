@@ -36,7 +36,9 @@ from layout_engine.campaign_rules import (
     overlaps,
     parse_campaign,
 )
+from layout_engine.gates import check_gates
 from layout_engine.models import CampaignRow, LayoutVersion, Page
+from layout_engine.pages import known_item_ids
 from layout_engine.validation import validate_layout
 
 # The zone a marketplace's calendar is drawn in (a campaign keeps its own zone for its window).
@@ -174,16 +176,27 @@ def _page_problems(
     problems = []
     for index, effect in indexed:
         if effect.kind == "replace":
-            exists = session.scalar(select(LayoutVersion.id).where(LayoutVersion.page_id == page.id,
-                                                                   LayoutVersion.number == effect.version))  # fmt: skip
-            if exists is None:
-                problems.append({"path": f"/effects/{index}/version",
-                                 "message": f"page '{slug}' in {marketplace} has no version {effect.version}"})  # fmt: skip
+            problems += _replacement_problems(session, page.id, index, effect, slug, marketplace)
     if page.published_version_id is None:  # resolving it is a 404 before any campaign applies
         problems.append({"path": where, "message": f"page '{slug}' in {marketplace} is not published yet"})
         return problems
     document = session.scalar(select(LayoutVersion.document).where(LayoutVersion.id == page.published_version_id))
     return problems + _patch_problems(dict(document or {}), indexed, slug, marketplace, known)
+
+
+def _replacement_problems(
+    session: Session, page_id: int, index: int, effect: Effect, slug: str, marketplace: str
+) -> list[dict[str, str]]:
+    """A replaced page is served to shoppers like a published one, so its version must exist and
+    pass the publish gates: else an editor could save an empty version and schedule it live."""
+    where = f"/effects/{index}/version"
+    document = session.scalar(select(LayoutVersion.document).where(LayoutVersion.page_id == page_id,
+                                                                   LayoutVersion.number == effect.version))  # fmt: skip
+    if document is None:
+        return [{"path": where, "message": f"page '{slug}' in {marketplace} has no version {effect.version}"}]
+    return [{"path": where, "message": f"version {effect.version} of '{slug}' in {marketplace} cannot go live: "
+                                       f"{violation.message} ({violation.path})"}
+            for violation in check_gates(document, known_item_ids(session))]  # fmt: skip
 
 
 def _patch_problems(
@@ -253,9 +266,9 @@ def _row_values(campaign: Campaign) -> dict[str, Any]:
 def create_campaign(
     session: Session, body: Mapping[str, Any], actor: str, may_go_live: bool = True
 ) -> tuple[CampaignInfo, list[dict[str, Any]]]:
-    """`may_go_live=False` for people who may prepare campaigns but not change the live store."""
-    campaign = _parse(session, body)
-    _check_may_go_live(campaign, None, may_go_live)
+    """`may_go_live=False` for people who may prepare campaigns but not change the live store: their
+    campaign is saved paused, for a publisher to resume."""
+    campaign = _within_authority(_parse(session, body), None, may_go_live)
     if session.scalar(select(CampaignRow.id).where(CampaignRow.key == campaign.key)) is not None:
         raise Conflict(f"a campaign '{campaign.key}' already exists", [{"path": "/key", "message": "taken"}])
     now = utcnow()
@@ -282,14 +295,17 @@ def _swap(session: Session, current: CampaignInfo, values: dict[str, Any], actor
         raise PreconditionFailed("the campaign changed since you loaded it; reload and try again")
 
 
-def _check_may_go_live(campaign: Campaign, current: CampaignInfo | None, may_go_live: bool) -> None:
-    """Shoppers see a live campaign at once, like a publish: only publishers may save one live."""
-    now = utcnow()
+def _within_authority(campaign: Campaign, current: CampaignInfo | None, may_go_live: bool) -> Campaign:
+    """A campaign with effects changes what shoppers see at its start, whenever that is: like a
+    publish, only a publisher may let that happen. Anyone else's campaign is kept paused until a
+    publisher resumes it, and a live one (which shoppers see now) only a publisher may change."""
     if may_go_live:
-        return
-    if campaign.status(now) == "live" or (current is not None and current.status(now) == "live"):
-        raise Forbidden("only publishers can change a live campaign or save one that is live now; "
-                        "save it paused or with a later start, and ask a publisher to resume it")  # fmt: skip
+        return campaign
+    if current is not None and current.status(utcnow()) == "live":
+        raise Forbidden("only publishers can change a live campaign; ask a publisher, or wait until it ends")
+    if campaign.effects and not campaign.paused:
+        return replace(campaign, paused=True)
+    return campaign
 
 
 def update_campaign(
@@ -301,8 +317,7 @@ def update_campaign(
     if current.status(utcnow()) == "ended":
         raise Conflict(f"campaign '{key}' has ended; copy it into a new campaign instead")
     merged = {**current.campaign.as_dict(), **{k: v for k, v in body.items() if k != "key"}, "key": key}
-    campaign = _parse(session, merged)
-    _check_may_go_live(campaign, current, may_go_live)
+    campaign = _within_authority(_parse(session, merged), current, may_go_live)
     _swap(session, current, _row_values(campaign), actor)
     audit.record(session, actor, "campaign_updated", f"campaign:{key}", fields=sorted(set(body) - {"key"}))
     changes.record(session, RulesChanged(f"campaign:{key}"))

@@ -217,7 +217,7 @@ def save_version(
     except IntegrityError as exc:
         session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict("another version was saved at the same moment; reload and save again") from exc
-    warnings = [v.as_dict() for v in check_gates(document, _known_item_ids(session))]
+    warnings = [v.as_dict() for v in check_gates(document, known_item_ids(session))]
     return SaveResult(get_page(session, page.slug, page.marketplace), number, warnings)
 
 
@@ -225,7 +225,8 @@ def _bump_lock(session: Session, page_id: int) -> None:
     session.execute(update(Page).where(Page.id == page_id).values(lock_version=Page.lock_version + 1))
 
 
-def _known_item_ids(session: Session) -> frozenset[str]:
+def known_item_ids(session: Session) -> frozenset[str]:
+    """Every catalog item id: what the publish gates check hand-picked items against."""
     return frozenset(session.scalars(select(CatalogItemRow.item_id)))
 
 
@@ -268,7 +269,7 @@ def publish(session: Session, page: PageInfo, number: int, if_match: str, actor:
     )
     if version_id is None:
         raise NotFound(f"page '{page.slug}' has no version {number}")
-    violations = check_gates(get_version(session, page, number).document, _known_item_ids(session))
+    violations = check_gates(get_version(session, page, number).document, known_item_ids(session))
     if violations:
         raise ValidationFailed("the layout cannot be published", [v.as_dict() for v in violations])
     moved = session.execute(

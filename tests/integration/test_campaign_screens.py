@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.db import utcnow
+from core.errors import ApiError
 from layout_engine import campaign_service
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -173,7 +174,7 @@ def test_editor_creates_a_campaign_with_effects_on_two_pages_through_the_plain_f
     assert stored == {
         "key": "mothers-day", "name": "Mother's Day", "occasion": "mothers-day", "marketplaces": ["DE"],
         "audience": "returning-customers", "time_zone": "Europe/Berlin", "starts_at": "2027-05-01T00:00",
-        "ends_at": "2027-05-11T00:00", "priority": 150, "paused": False,
+        "ends_at": "2027-05-11T00:00", "priority": 150, "paused": True,  # an editor's campaign waits for a publisher
         "effects": [
             {"page": "home", "kind": "patch", "slot_id": "hero", "settings": {"headline": "Happy Mother's Day"}},
             {"page": "home", "kind": "insert", "position": 1,
@@ -183,7 +184,7 @@ def test_editor_creates_a_campaign_with_effects_on_two_pages_through_the_plain_f
         ],
     }  # fmt: skip
     page = client.get("/campaigns/mothers-day").get_data(as_text=True)
-    assert "Campaign mothers-day is saved." in page and "status-scheduled" in page
+    assert "Campaign mothers-day is saved paused: a publisher must resume it" in page and "status-paused" in page
     assert 'value="Happy Mother&#39;s Day"' in page  # the effects come back as fields
     assert "/pages/DE/home/preview?at=2027-04-30T22%3A00%3A00Z&amp;user_id=" in page
 
@@ -223,9 +224,58 @@ def test_an_editor_cannot_change_a_live_campaign_nor_save_one_live(
     refused = client.post("/campaigns/spring", data={**edit, "etag": etag})
     assert refused.status_code == 403 and "only publishers" in refused.get_data(as_text=True)
     assert current(db_session, "spring").campaign.name != "Spring sale"
-    created = client.post("/campaigns", data={**edit, "key": "spring-two"})
-    assert created.status_code == 403
-    assert client.get("/campaigns/spring-two").status_code == 404
+    created = client.post("/campaigns", data={**edit, "key": "spring-two"})  # its window is open now...
+    assert created.status_code == 303
+    assert current(db_session, "spring-two").status(utcnow()) == "paused"  # ...but shoppers do not see it
+
+
+def test_an_editors_campaign_starting_in_a_minute_changes_nothing_until_a_publisher_resumes_it(
+    client: Any, sign_in: Any, db_session: Any, admin_headers: dict[str, str], store: None
+) -> None:
+    """The attack: an editor schedules a campaign a minute ahead, so it would go live with no
+    publisher ever looking at it. It is kept paused; at its start no shopper sees it."""
+    token = sign_in("editor")
+    starts = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    data = {**FORM, "audience": "", "starts_at": local(starts), "ends_at": local(starts + timedelta(days=1)),
+            "csrf_token": token}  # fmt: skip
+    assert client.post("/campaigns", data=data).status_code == 303
+    saved = current(db_session, "mothers-day")
+    assert saved.campaign.paused and saved.status(starts + timedelta(minutes=5)) == "paused"
+    then = (starts + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def birthday_then() -> str:
+        """The DE birthday page as a shopper gets it five minutes after the campaign's start."""
+        answer = client.get(f"/api/v1/pages/birthday/resolve?marketplace=DE&at={then}", headers=admin_headers)
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_data(as_text=True)
+
+    assert "Birthday, v2" not in birthday_then()  # the replace would serve version 2
+    etag = saved.etag
+    assert client.post("/campaigns/mothers-day/resume", data={"csrf_token": token, "etag": etag}).status_code == 403
+    publisher = sign_in("publisher")
+    resumed = client.post("/campaigns/mothers-day/resume", data={"csrf_token": publisher, "etag": etag})
+    assert resumed.status_code == 303
+    assert "Birthday, v2" in birthday_then()
+
+
+def test_a_campaign_cannot_replace_a_page_with_a_version_that_could_not_be_published(
+    client: Any, admin_headers: dict[str, str], db_session: Any, make_layout: Any, store: None
+) -> None:
+    """Saving a version only warns about the publish gates; serving it through a campaign's
+    `replace` would be a publish without them, so the campaign is refused at that effect."""
+    saved = client.post("/api/v1/pages/birthday/versions?marketplace=DE", json={"document": {**make_layout(), "slots": []},
+                        "comment": "empty"}, headers=admin_headers)  # fmt: skip
+    assert saved.status_code == 201, saved.get_json()
+    number = saved.get_json()["version"]
+    now = utcnow()
+    effects = [{"page": "birthday", "kind": "replace", "version": number}]
+    with pytest.raises(ApiError) as refused:
+        create(db_session, "empty-page", now + timedelta(minutes=1), now + timedelta(days=1), effects=effects)
+    assert refused.value.status == 422
+    assert refused.value.errors and refused.value.errors[0]["path"] == "/effects/0/version"
+    assert "at least one slot" in refused.value.errors[0]["message"]
+    db_session.rollback()
+    assert campaign_service.list_campaigns(db_session) == []
 
 
 def test_a_patch_of_a_slot_the_page_does_not_have_is_refused_at_the_slot(
