@@ -149,7 +149,7 @@ def build_services(
         published.start()
     pages = PageCache(settings.page_cache_s)
     dispatcher = Dispatcher(_effects(resolver, published, cache, client, pages))
-    spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher), every_s=1.0,
+    spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher, settings.max_order), every_s=1.0,
                              is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
     spooled_events.start()
     return AppServices(

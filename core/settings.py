@@ -18,8 +18,11 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from core.input_rules import REVENUE_CEILING
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -38,6 +41,7 @@ ENVIRONMENT = {
     "exposure_flush_s": "TESSERA_EXPOSURE_FLUSH_S",
     "state_poll_s": "TESSERA_STATE_POLL_S",
     "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
+    "max_order_revenue": "TESSERA_MAX_ORDER_REVENUE",
     "personal_answer_ttl_s": "TESSERA_PERSONAL_ANSWER_TTL_S",
     "page_cache_s": "TESSERA_PAGE_CACHE_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
@@ -81,6 +85,7 @@ class Settings:
     page_cache_s: float = 30.0  # a shopper's whole page is reused this long while nothing it was made from changed
     personal_answer_ttl_s: float = 300.0  # a shopper's personal recommendations are reused this long
     spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
+    max_order_revenue: int = 1_000_000  # one order's revenue above this is refused (input_rules.money_problem)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
     analysis_threads: int = 2
@@ -93,6 +98,11 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_path / 'tessera.db'}"
+
+    @property
+    def max_order(self) -> Decimal:
+        """The largest revenue one order may carry, exactly (never above what analyses count)."""
+        return Decimal(min(self.max_order_revenue, REVENUE_CEILING))
 
     @property
     def resolved_model_path(self) -> Path:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.input_rules import REVENUE_CEILING
 from experiments import stats, verdict
 from experiments.models import Exposure
 from experiments.sequential import SequentialPlan
@@ -33,6 +34,13 @@ SRM_THRESHOLD = 0.001
 MAX_TIMELINE_POINTS = 30
 DAY_CACHE_TTL_S = 3600
 EMPTY = stats.VariantStats(0, 0, 0, 0, 0, 0, 0)
+
+
+def _capped(revenue: Any) -> Any:
+    """An order's revenue as counted: at most REVENUE_CEILING, so no sum or square of stored data
+    overflows a double (PostgreSQL raises, SQLite gives inf), whatever was stored before the input
+    rules bounded it (core.input_rules)."""
+    return case((revenue > REVENUE_CEILING, REVENUE_CEILING), else_=revenue)
 
 
 def sufficient_statistics(
@@ -51,7 +59,7 @@ def sufficient_statistics(
     orders = (
         select(Exposure.variant, Exposure.user_id,
                func.count(func.distinct(EventRow.order_id)).label("orders"),
-               func.coalesce(func.sum(EventRow.revenue), 0.0).label("revenue"))
+               func.coalesce(func.sum(_capped(EventRow.revenue)), 0.0).label("revenue"))
         .select_from(Exposure)
         .outerjoin(EventRow, and_(EventRow.user_id == Exposure.user_id, EventRow.type == "order",
                                   EventRow.occurred_at >= Exposure.first_seen_at,

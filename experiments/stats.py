@@ -128,15 +128,22 @@ def _ratio(v: VariantStats) -> _Estimate | None:
     var_x = (v.orders_sq - n * mu_x * mu_x) / (n - 1)
     var_y = (v.revenue_sq - n * mu_y * mu_y) / (n - 1)
     cov = (v.revenue_orders - n * mu_x * mu_y) / (n - 1)
-    variance = (var_y / mu_x**2 - 2 * mu_y * cov / mu_x**3 + mu_y**2 * var_x / mu_x**4) / n
+    try:
+        variance = (var_y / mu_x**2 - 2 * mu_y * cov / mu_x**3 + mu_y**2 * var_x / mu_x**4) / n
+    except OverflowError:  # sums no stored revenue can reach (analysis caps each order); never a 500
+        return _Estimate(math.inf, math.inf, n)
     return _Estimate(mu_y / mu_x, max(0.0, variance), n)
 
 
 def _compare(metric: str, a: _Estimate, b: _Estimate, p_value: float | None = None) -> Comparison:
     """Absolute lift with a normal CI; relative lift b/a − 1 with a delta-method CI:
     Var(b/a) ≈ Var(b)/a² + b² Var(a)/a⁴ (independent groups)."""
+    if not all(math.isfinite(x) for x in (a.mean, a.variance, b.mean, b.variance)):
+        return Comparison(metric, None, None, error="values_out_of_range")  # never an OverflowError
     diff = b.mean - a.mean
     se = math.sqrt(a.variance + b.variance)
+    if not math.isfinite(diff) or not math.isfinite(se):
+        return Comparison(metric, None, None, error="values_out_of_range")
     if se == 0:
         return Comparison(metric, a.mean, b.mean, abs_lift=diff, error="zero_variance")
     if p_value is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import changes
 from core.changes import ShopperHistoryChanged
+from core.input_rules import DEFAULT_MAX_ORDER
 from shoppers import service as shopper_service
 from shoppers.events import Event, parse_batch
 from shoppers.models import EventRow, ShopperInteraction
@@ -36,9 +38,15 @@ class IngestReport:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-def ingest(session: Session, raw_events: Sequence[Any], now: datetime, update_profiles: bool = True) -> IngestReport:
+def ingest(
+    session: Session,
+    raw_events: Sequence[Any],
+    now: datetime,
+    update_profiles: bool = True,
+    max_order: Decimal = DEFAULT_MAX_ORDER,
+) -> IngestReport:
     """`update_profiles=False` exists for the ingestion benchmark's baseline only."""
-    valid, rejected = parse_batch(raw_events, now)
+    valid, rejected = parse_batch(raw_events, now, max_order)
     parsed = [event for _raw, event in valid]
     unique = list({e.event_id: e for e in parsed}.values())
     stored = _store(session, unique)

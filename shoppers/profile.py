@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.input_rules import REVENUE_CEILING
+
 NEW_DAYS = 30
 DORMANT_DAYS = 90
 REENGAGED_DAYS = 30
@@ -128,7 +130,7 @@ def _bump(counts: Mapping[str, int], names: set[str], weight: int) -> Mapping[st
 
 def _order_changes(profile: Profile, event: ProfileEvent) -> dict[str, Any]:
     at = event.occurred_at
-    changes: dict[str, Any] = {"revenue": profile.revenue + max(0.0, event.revenue)}
+    changes: dict[str, Any] = {"revenue": profile.revenue + min(max(0.0, event.revenue), REVENUE_CEILING)}
     order_id = event.order_id or f"@{at.isoformat()}"
     if order_id not in profile.recent_orders:
         changes["orders"] = profile.orders + 1

@@ -117,13 +117,13 @@ def post_events() -> Any:
     if len(events) > MAX_BATCH:
         raise BadRequest(f"at most {MAX_BATCH} events per request; split the batch",
                          [{"path": "/events", "message": f"{len(events)} events"}])  # fmt: skip
-    now = utcnow()
+    now, max_order = utcnow(), services().settings.max_order
     try:
-        report = ingest(db_session(), events, now)
+        report = ingest(db_session(), events, now, max_order=max_order)
         commit()
     except DATABASE_DOWN:  # kept on this node's disk, applied when the database is back
         db_session().rollback()
-        spooled = spool_events(services().get(Spool), events, now)
+        spooled = spool_events(services().get(Spool), events, now, max_order)
         _count_events(spooled)
         return jsonify(spooled), 202
     _count_events(report.as_dict())

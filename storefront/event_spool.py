@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from core import changes
 from core.db import Database
 from core.dispatch import Dispatcher
 from core.errors import ServiceUnavailable
+from core.input_rules import DEFAULT_MAX_ORDER
 from core.spool import Apply, Spool, Spooled, SpoolFull
 from shoppers.events import parse_batch
 from shoppers.ingest import ingest
@@ -29,24 +31,27 @@ from shoppers.service import digest
 KIND = "event"
 
 
-def spool_events(spool: Spool, raw_events: Sequence[Any], now: datetime) -> dict[str, Any]:
-    """Keep the batch's valid events; the answer's body names the invalid ones by index, as a stored batch's does."""
-    valid, rejected = parse_batch(raw_events, now)
+def spool_events(
+    spool: Spool, raw_events: Sequence[Any], now: datetime, max_order: Decimal = DEFAULT_MAX_ORDER
+) -> dict[str, Any]:
+    """Keep the batch's valid events (as checked, without anything else the sender added); the
+    answer's body names the invalid ones by index, as a stored batch's does."""
+    valid, rejected = parse_batch(raw_events, now, max_order)
     try:
-        spool.put(KIND, [raw for raw, _event in valid])
+        spool.put(KIND, [event.as_payload() for _raw, event in valid])
     except SpoolFull as exc:
         raise ServiceUnavailable("events cannot be taken now (the database is down and the spool is full)",
                                  retry_after_s=30) from exc  # fmt: skip
     return {"accepted": 0, "duplicates": 0, "spooled": len(valid), "rejected": rejected}
 
 
-def apply_spooled_events(db: Database, dispatcher: Dispatcher) -> Apply:
+def apply_spooled_events(db: Database, dispatcher: Dispatcher, max_order: Decimal = DEFAULT_MAX_ORDER) -> Apply:
     """The drainer's step: one transaction per batch, then the batch's effects (caches) as any commit's."""
 
     def apply(items: list[Spooled]) -> None:
         with db.session() as session:
             kept = _not_erased_since(session, items)
-            ingest(session, [item.payload for item in kept], datetime.now(UTC))
+            ingest(session, [item.payload for item in kept], datetime.now(UTC), max_order=max_order)
             session.commit()
             dispatcher.dispatch(changes.take(session))
 

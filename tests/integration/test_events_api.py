@@ -68,3 +68,52 @@ def test_an_order_makes_the_item_a_purchase_the_resolver_excludes(
     order = event(9, "order", user_id="new-shopper", order_id="o-9", revenue=50, currency="EUR", item_id=catalog[0])
     client.post("/api/v1/events", json={"events": [order]}, headers=events_headers)
     assert catalog[0] in load_purchases(db_session, "new-shopper")[0]
+
+
+HOSTILE_EVENTS = [
+    event(10, user_id="shopper-\x00"),  # NUL: PostgreSQL cannot store it
+    event(11, user_id="shopper-\ud800"),  # a lone surrogate: not UTF-8
+    event(12, occurred_at="0001-01-01T00:00:00+01:00"),  # year 1, before UTC: overflowed
+    event(13, "order", order_id="o-13", revenue=int("9" * 400), currency="USD"),  # a 400-digit revenue
+    event(14, "order", order_id="o-14", revenue=1e200, currency="USD"),  # finite, and overflows every square
+    event(15, "order", order_id="o-15", revenue=19.99999, currency="USD"),  # five decimal places
+    event(16, user_id="shopper-16\n"),  # a look-alike of shopper-16
+    event(17, occurred_at="1999-12-31T23:59:59Z"),  # before 2000
+    event(18, page=" home"),
+]
+
+
+def test_one_hostile_event_is_named_by_index_and_never_fails_its_batch(
+    client: Any, events_headers: dict[str, str], db_session: Any
+) -> None:
+    batch = [event(1), *HOSTILE_EVENTS, event(2, "order", order_id="o-2", revenue=1_000_000, currency="EUR")]
+    response = client.post("/api/v1/events", json={"events": batch}, headers=events_headers)
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == list(range(1, len(HOSTILE_EVENTS) + 1))
+    fields = [r["errors"][0].split(":")[0] for r in body["rejected"]]
+    assert fields == ["user_id", "user_id", "occurred_at", "revenue", "revenue", "revenue", "user_id", "occurred_at",
+                      "page"]  # fmt: skip
+    assert "\x00" not in response.get_data(as_text=True) and "9999" not in response.get_data(as_text=True)
+    assert stored(db_session) == 2
+
+
+def test_a_repeated_event_id_inside_a_batch_is_reported_and_the_first_kept(
+    client: Any, events_headers: dict[str, str], db_session: Any
+) -> None:
+    first, second = event(1, page="home"), event(1, page="birthday")
+    body = client.post("/api/v1/events", json={"events": [first, second]}, headers=events_headers).get_json()
+    assert body["accepted"] == 1
+    assert body["rejected"] == [{"index": 1, "errors": ["event_id: repeats the event at index 0"]}]
+    assert db_session.scalar(select(EventRow.page).where(EventRow.event_id == "e-1")) == "home"
+
+
+def test_the_configured_order_maximum_is_the_bound(make_app: Any, db_session: Any) -> None:
+    client = make_app(max_order_revenue=500).test_client()
+    headers = {"Authorization": f"Bearer {issue_token(db_session, 'shop', frozenset({'events'}))}"}
+    batch = [event(1, "order", order_id="o-1", revenue=500, currency="USD"),
+             event(2, "order", order_id="o-2", revenue=500.01, currency="USD")]  # fmt: skip
+    body = client.post("/api/v1/events", json={"events": batch}, headers=headers).get_json()
+    assert body["accepted"] == 1
+    assert body["rejected"] == [{"index": 1, "errors": ["revenue: between 0 and 500 is required for an order"]}]

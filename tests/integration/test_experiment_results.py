@@ -140,3 +140,24 @@ def test_teams_that_look_daily_get_always_valid_values_that_are_wider(
     assert conversion["adjusted_seq_p_value"] >= conversion["seq_p_value"]
     bad = create(client, admin_headers, key="other", metrics={"primary": ["aov"], "sequential": {"horizon_users": 5}})
     assert bad.get_json()["errors"][0]["path"] == "/metrics/sequential/horizon_users"
+
+
+def test_an_absurd_revenue_stored_before_the_input_rules_does_not_break_the_results(
+    client: Any, admin_headers: dict[str, str], db_session: Any, running: int
+) -> None:
+    """One order of 1e200 (PostgreSQL refused its square, SQLite made it inf) used to make the results
+    500 until that shopper was erased; analyses now count no order above the revenue ceiling."""
+    seen = START + timedelta(hours=1)
+    db_session.execute(insert(Exposure), [{"experiment_id": running, "user_id": f"u{i}", "variant": i % 2,
+                                           "first_seen_at": seen} for i in range(40)])  # fmt: skip
+    orders = [{"event_id": f"o{i}", "type": "order", "user_id": f"u{i}", "order_id": f"o{i}", "revenue": 20.0,
+               "currency": "USD", "occurred_at": seen + timedelta(hours=1)} for i in range(0, 40, 3)]  # fmt: skip
+    orders.append({"event_id": "absurd", "type": "order", "user_id": "u1", "order_id": "absurd", "revenue": 1e200,
+                   "currency": "USD", "occurred_at": seen + timedelta(hours=2)})  # fmt: skip
+    db_session.execute(insert(EventRow), orders)
+    db_session.commit()
+    response = client.get("/api/v1/experiments/bday-trending/results", headers=admin_headers)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    treatment = response.get_json()["variants"][1]
+    assert treatment["revenue"] == pytest.approx(1e12 + 20.0 * len([i for i in range(0, 40, 3) if i % 2]))
+    assert "Infinity" not in response.get_data(as_text=True) and "NaN" not in response.get_data(as_text=True)

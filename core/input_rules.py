@@ -1,0 +1,147 @@
+"""The input rules every edge applies: identifiers, free text, money, instants, JSON shape and size.
+
+Contract: pure (no Flask, SQLAlchemy or I/O). Each rule returns None for an acceptable value or
+a short reason that names no part of the value, so a refusal never echoes what was sent (a 10,000
+slot layout refused used to come back whole). The edges turn a reason into a 400/422 naming the
+field or JSON path; the domain parsers (events, layouts, audiences, campaigns, experiments) call
+the same functions, so one rule holds wherever an id or an amount enters.
+
+Why these rules: NUL and lone surrogates cannot be stored by PostgreSQL or encoded as UTF-8 (each
+was a 500); control characters, line separators, bidi overrides and surrounding whitespace make
+look-alike ids (`home\\n` next to `home`); unbounded numbers overflow the statistics; years 1 and
+9999 overflow date arithmetic; deep JSON exhausts the parser's recursion.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_IDENTIFIER = 100
+MAX_TEXT = 2_000
+
+# What no identifier or one-line text may hold, by Unicode category: controls (NUL, newline, tab,
+# DEL, C1), lone surrogates, unassigned and private-use code points, line and paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Cn", "Co", "Zl", "Zp"})
+# Bidirectional overrides and isolates: invisible, and they make one id display as another.
+_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+# Money: an order's revenue is a decimal with at most 4 places, up to a configured maximum.
+MONEY_PLACES = 4
+DEFAULT_MAX_ORDER = Decimal(1_000_000)
+# No configured maximum goes above this, and analyses count no stored order above it: sums and
+# squares of up to a billion such orders stay far inside a double's range.
+REVENUE_CEILING = 10**12
+
+# Instants a shopper's event or a preview may name: after 2000, at most a day ahead.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=1)
+
+# JSON bodies: how deep objects and arrays may nest (layouts need about 8), and how many bytes.
+MAX_JSON_DEPTH = 32
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+# Collections with a documented maximum (README, "Limits"); each owner checks its own.
+MAX_VARIANTS = 10
+MAX_SLOTS = 200
+MAX_EFFECTS = 50
+MAX_RULES = 50
+MAX_EVENTS = 1_000
+
+
+def text_problem(value: Any, *, max_length: int = MAX_TEXT, required: bool = True) -> str | None:
+    """A one-line text (a name, a title, a label): a string without control characters, line breaks
+    or lone surrogates, not padded with spaces, at most `max_length` characters."""
+    if value is None or value == "":
+        return "required" if required else None
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > max_length:
+        return f"at most {max_length} characters"
+    if _has_refused_character(value):
+        return "must not contain control characters, line breaks or unpaired surrogates"
+    if value != value.strip():
+        return "must not start or end with spaces"
+    return None
+
+
+def identifier_problem(value: Any, *, max_length: int = MAX_IDENTIFIER, required: bool = True) -> str | None:
+    """An identifier (user, page, audience, campaign, experiment, event, order, item): a one-line
+    text of at most `max_length` characters. Keys with a narrower alphabet check theirs besides."""
+    return text_problem(value, max_length=max_length, required=required)
+
+
+def _has_refused_character(value: str) -> bool:
+    if value.isascii():  # the common case: only C0 controls and DEL can be wrong
+        return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    return any(unicodedata.category(c) in _REFUSED_CATEGORIES or c in _BIDI_CONTROLS for c in value)
+
+
+def money_problem(value: Any, maximum: Decimal = DEFAULT_MAX_ORDER) -> str | None:
+    """An amount: a JSON number or decimal string, 0 to `maximum`, at most MONEY_PLACES decimals."""
+    amount = parse_money(value)
+    if amount is None:
+        return "a number such as 19.99"
+    if amount < 0 or amount > maximum:
+        return f"between 0 and {maximum:,}"
+    if -amount.as_tuple().exponent > MONEY_PLACES:  # type: ignore[operator]
+        return f"at most {MONEY_PLACES} decimal places"
+    return None
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """The amount as an exact decimal, or None when it is not a finite number. A float is read from
+    its shortest repr (19.99, not 19.989999…), as the sender wrote it in JSON."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    if isinstance(value, str) and (not value or len(value) > 40 or value != value.strip()):
+        return None
+    if isinstance(value, int) and abs(value) > 10**30:  # str() of a huge int is itself slow
+        return None
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def instant_problem(value: datetime, now: datetime, ahead: timedelta = LATEST_AHEAD) -> str | None:
+    """An aware instant in the window a shopper's event or a preview may name."""
+    if value < EARLIEST:
+        return f"not before {EARLIEST.year}"
+    if value > now + ahead:
+        return "in the future"
+    return None
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether objects and arrays nest deeper than `limit`; iterative, so it cannot overflow itself."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def too_many(items: Any, maximum: int) -> str | None:
+    """A collection's documented maximum, said without repeating the collection."""
+    if isinstance(items, list | tuple | dict) and len(items) > maximum:
+        return f"at most {maximum} (got {len(items)})"
+    return None
+
+
+def brief(message: str, limit: int = 300) -> str:
+    """A validator's message cut short: JSON Schema messages quote the refused value, which may be
+    the whole input (a 10,000-slot array)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
