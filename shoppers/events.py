@@ -82,8 +82,8 @@ def parse_batch(
     for index, raw in enumerate(raw_events):
         event, problems = parse_event(raw, now, max_order)
         if event is not None and event.event_id in first_index:
-            event, problems = None, [f"event_id: repeats the event at index {first_index[event.event_id]}"]
-        if event is None:
+            problems = [f"event_id: repeats the event at index {first_index[event.event_id]}"]
+        if event is None or problems:
             rejected.append({"index": index, "errors": problems})
         else:
             first_index[event.event_id] = index
