@@ -85,7 +85,6 @@ def create_app(
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # event batches and layouts are far smaller; refuse floods early
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["tessera"] = build_services(settings, transport=transport, cache=cache, clock=clock)
     web.install(app)
     register_error_handlers(app, json_everywhere="admin" not in settings.surfaces)

@@ -47,9 +47,9 @@ OPERATORS_BY_KIND: Mapping[str, tuple[str, ...]] = {
 OPERATOR_LABELS = {"eq": "is", "neq": "is not", "in": "is one of", "not_in": "is not one of", "gt": "is more than",
                    "gte": "is at least", "lt": "is less than", "lte": "is at most", "between": "is between",
                    "contains": "contains", "exists": "is known"}  # fmt: skip
-_FIELD = re.compile(r"^r(\d{1,3})(?:-(\d{1,3}))?\.([a-z_]+)$")
+_FIELD = re.compile(r"^r(\d{1,3})(?:-(\d{1,3}))?\.([a-z_]+)\Z")
 _CUSTOM_NAME = CUSTOM_ATTRIBUTE_NAME
-_INTEGER = re.compile(r"^-?\d{1,18}$")
+_INTEGER = re.compile(r"^-?\d{1,18}\Z")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from shoppers import profile as profiles
 bp = ui_blueprint("ui_audiences", __name__)
 
 MATCH_LABELS = {"user_id": "User id", "locale": "Locale", "device": "Device", "marketplace": "Marketplace"}
-CUSTOM_FACT = re.compile(r"^(?:attr\.)?([a-z0-9_]{1,40})=(.{0,200})$")
+CUSTOM_FACT = re.compile(r"^(?:attr\.)?([a-z0-9_]{1,40})=(.{0,200})\Z")
 
 
 @bp.get("/audiences")

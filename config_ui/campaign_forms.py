@@ -42,9 +42,10 @@ ROW_FIELDS = ("page", "kind", "version", "slot_id", "position", "slot_type", "ne
 ROW_PLACES = {"/page": "page", "/kind": "kind", "/version": "version", "/slot_id": "slot_id", "/position": "position",
               "/slot/id": "new_slot_id", "/slot/type": "slot_type", "/settings": "settings", "/slot": "settings",
               "/slot/settings": "settings"}  # fmt: skip
-SETTINGS_PATH = re.compile(r"^/(?:slot/)?settings(/.+)$")
-EFFECT_PATH = re.compile(r"^/effects/(\d+)(/.*)?$")
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+SETTINGS_PATH = re.compile(r"^/(?:slot/)?settings(/.+)\Z")
+EFFECT_PATH = re.compile(r"^/effects/(\d+)(/.*)?\Z")
+FIRST_YEAR, LAST_YEAR = 2000, 2199  # the calendar's range: month 9999-12 overflowed its last week
+MONTH = re.compile(r"^(\d{4})-(\d{2})\Z")
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def month_of(text: str | None, now: datetime, zone: str) -> tuple[int, int]:
         local = now.astimezone(ZoneInfo(zone))
         return local.year, local.month
     found = MONTH.fullmatch(text)
-    if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1:
+    if not found or not 1 <= int(found.group(2)) <= 12 or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
         raise ValueError("month must look like 2026-05")
     return int(found.group(1)), int(found.group(2))
 

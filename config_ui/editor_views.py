@@ -24,6 +24,7 @@ from config_ui.page_views import ShopperPick, explain_preview, known_shoppers, r
 from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError
+from core.input_rules import parse_count
 from core.vocabulary import DEVICES
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, campaign_service, drafts, edits, pages
@@ -133,8 +134,7 @@ def search_catalog() -> Any:
 
 
 def _selected() -> int | None:
-    raw = request.values.get("slot", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_count(request.values.get("slot", ""))
 
 
 def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple[dict[str, Any], int | None]:
@@ -150,8 +150,8 @@ def _apply(action: str, document: dict[str, Any], selected: int | None) -> tuple
         moved = edits.move_slot(document, index, offset)
         return moved, index + offset if moved != document else index
     if action == "moveto":
-        target = request.form.get("to", "")
-        return (edits.move_slot(document, index, int(target) - index), int(target)) if target.isdigit() else (
+        target = parse_count(request.form.get("to", ""))
+        return (edits.move_slot(document, index, target - index), target) if target is not None else (
             document, selected)  # fmt: skip
     if action == "duplicate":
         return edits.duplicate_slot(document, index), index + 1

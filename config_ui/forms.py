@@ -12,6 +12,7 @@ shared layout validation names them next to the field instead of losing them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,7 +149,12 @@ def _is_row_key(key: str, name: str) -> bool:
 
 
 def _number(text: str, kind: str) -> Any:
+    """The number typed, or the text as typed (validation reports it at this field): also for
+    numbers no setting holds (inf, nan, 400 digits), which JSON and the database cannot keep."""
+    if len(text) > 20:
+        return text
     try:
-        return int(text) if kind == "integer" else (int(text) if text.lstrip("-").isdigit() else float(text))
+        number = int(text) if kind == "integer" else (int(text) if text.lstrip("-").isdigit() else float(text))
     except ValueError:
-        return text  # kept as typed; validation reports it at this field
+        return text
+    return number if math.isfinite(number) else text

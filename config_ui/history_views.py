@@ -14,6 +14,7 @@ from config_ui.page_views import explain_preview, read_pick, render_preview
 from config_ui.views import commit_change, ui_blueprint
 from core.db import utcnow
 from core.errors import ApiError, BadRequest
+from core.input_rules import parse_count
 from core.web import current_user, db_session, services
 from layout_engine import audience_service, pages
 from layout_engine.describe import describe_changes
@@ -24,10 +25,10 @@ bp = ui_blueprint("ui_history", __name__)
 
 
 def _number(name: str, source: Any) -> int:
-    value = str(source.get(name, "")).strip()
-    if not value.isdigit():
+    value = parse_count(str(source.get(name, "")))
+    if value is None:
         raise BadRequest(f"'{name}' must be a version number", [{"path": name, "message": "expected a number"}])
-    return int(value)
+    return value
 
 
 def _back(page: pages.PageInfo) -> Any:

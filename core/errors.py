@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_LISTED = 50
+
 
 class ApiError(Exception):
     status = 400
@@ -22,9 +24,13 @@ class ApiError(Exception):
         self.errors = errors
 
     def to_dict(self) -> dict[str, Any]:
+        """The body a client sees; at most MAX_LISTED problems (a 10,000-slot layout has no use for
+        10,000 of them), and `errors_omitted` says how many more there were."""
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.errors is not None:
-            body["errors"] = self.errors
+            body["errors"] = self.errors[:MAX_LISTED]
+            if len(self.errors) > MAX_LISTED:
+                body["errors_omitted"] = len(self.errors) - MAX_LISTED
         return body
 
 

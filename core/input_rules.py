@@ -46,7 +46,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 # Collections with a documented maximum (README, "Limits"); each owner checks its own.
 MAX_VARIANTS = 10
-MAX_SLOTS = 200
+MAX_SLOTS = 60  # as the layout schema's maxItems
 MAX_EFFECTS = 50
 MAX_RULES = 50
 MAX_EVENTS = 1_000
@@ -72,6 +72,12 @@ def identifier_problem(value: Any, *, max_length: int = MAX_IDENTIFIER, required
     """An identifier (user, page, audience, campaign, experiment, event, order, item): a one-line
     text of at most `max_length` characters. Keys with a narrower alphabet check theirs besides."""
     return text_problem(value, max_length=max_length, required=required)
+
+
+def control_character(value: str) -> bool:
+    """Whether a URL parameter or path segment holds what no query of ours needs: controls, line
+    breaks, lone surrogates, bidi overrides (spaces and every printable character are fine)."""
+    return _has_refused_character(value)
 
 
 def _has_refused_character(value: str) -> bool:
@@ -145,3 +151,82 @@ def brief(message: str, limit: int = 300) -> str:
     """A validator's message cut short: JSON Schema messages quote the refused value, which may be
     the whole input (a 10,000-slot array)."""
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+# Integers a body or URL may carry where the database keeps an integer (versions, ids, counts).
+MAX_INTEGER = 2**31 - 1
+# JSON numbers beyond this are not exact in a double, and no field of ours needs them.
+MAX_JSON_INTEGER = 2**53 - 1
+
+
+def parse_count(value: Any, minimum: int = 0, maximum: int = MAX_INTEGER) -> int | None:
+    """A whole number from JSON or a query string in [minimum, maximum]; 1.9, true, "2x", "²" and
+    numbers the database cannot hold are None, never rounded and never an OverflowError."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdecimal()) or len(text) > 12:
+            return None
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if minimum <= value <= maximum else None
+
+
+def unstorable_character(value: str) -> bool:
+    """NUL or a lone surrogate: what neither PostgreSQL text nor UTF-8 can hold, in any field."""
+    if value.isascii():
+        return "\x00" in value
+    return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def json_problems(value: Any, limit: int = 20) -> list[dict[str, str]]:
+    """What no JSON body may hold anywhere, each by its JSON pointer: strings (keys included) with
+    NUL or lone surrogates, integers beyond 2^53, nesting deeper than MAX_JSON_DEPTH. The domain's
+    own rules (ids, money, sizes) come after this, field by field."""
+    problems: list[dict[str, str]] = []
+    pending: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while pending and len(problems) < limit:
+        node, path, depth = pending.pop()
+        if isinstance(node, dict | list) and depth > MAX_JSON_DEPTH:
+            problems.append({"path": path or "/", "message": f"nested deeper than {MAX_JSON_DEPTH} levels"})
+            continue
+        if isinstance(node, dict):
+            for key, child in node.items():
+                where = f"{path}/{_pointer_part(key)}"
+                if unstorable_character(key):
+                    problems.append({"path": where, "message": "a key with NUL or an unpaired surrogate"})
+                pending.append((child, where, depth + 1))
+        elif isinstance(node, list):
+            pending.extend((child, f"{path}/{i}", depth + 1) for i, child in enumerate(node))
+        elif isinstance(node, str) and unstorable_character(node):
+            problems.append({"path": path or "/", "message": "must not contain NUL or unpaired surrogates"})
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_JSON_INTEGER:
+            problems.append({"path": path or "/", "message": "a number too large"})
+    return sorted(problems, key=lambda p: p["path"])
+
+
+def _pointer_part(key: str) -> str:
+    """A key as a JSON pointer segment (RFC 6901), its unstorable characters replaced so the
+    pointer itself can be sent back."""
+    cleaned = "".join("\ufffd" if unstorable_character(c) else c for c in key[:100])
+    return cleaned.replace("~", "~0").replace("/", "~1")
+
+
+def schema_message(validator: str, expected: Any, message: str) -> str:
+    """A JSON Schema refusal said without the refused value: the validator's own message quotes the
+    instance (`[...10,000 slots...] is too long`, `'home\\n' does not match ...`)."""
+    said = {
+        "maxItems": f"at most {expected} items",
+        "minItems": f"at least {expected} item{'s' * (expected != 1)}" if isinstance(expected, int) else None,
+        "maxLength": f"at most {expected} characters",
+        "minLength": f"at least {expected} character{'s' * (expected != 1)}" if isinstance(expected, int) else None,
+        "maxProperties": f"at most {expected} fields",
+        "pattern": "not in the expected format",
+        "type": f"expected {' or '.join(expected) if isinstance(expected, list) else expected}",
+        "maximum": f"at most {expected}",
+        "minimum": f"at least {expected}",
+        "exclusiveMaximum": f"less than {expected}",
+        "exclusiveMinimum": f"more than {expected}",
+        "uniqueItems": "has repeated items",
+    }.get(validator)
+    return said or brief(message, 200)

@@ -20,7 +20,7 @@ from core.db import Base, UtcDateTime, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 
 ROLES = ("viewer", "editor", "publisher", "admin")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 MIN_PASSWORD = 10
 # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

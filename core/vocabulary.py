@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from core.input_rules import MAX_IDENTIFIER, identifier_problem
+
 # Gift-card occasions. Every one has catalog items in the demo generator (demo/generator.py draws
 # from this tuple), so a slot filtered by any of them, or an occasion page, has something to show.
 OCCASION_TITLES: Mapping[str, str] = MappingProxyType(
@@ -86,14 +88,14 @@ def is_request_attribute(name: str) -> bool:
     return name in REQUEST_ATTRIBUTES or is_custom_attribute(name)
 
 
-MAX_USER_ID = 100
+MAX_USER_ID = MAX_IDENTIFIER
 
 
 def check_user_id(user_id: str | None) -> str | None:
-    """The one user-id rule: None when acceptable (absent counts), else why not."""
-    if user_id is not None and len(user_id) > MAX_USER_ID:
-        return f"a user id has at most {MAX_USER_ID} characters"
-    return None
+    """The one user-id rule: None when acceptable (absent counts), else why not (an identifier:
+    core.input_rules, so `shopper-42\n` is no second shopper-42 and NUL never reaches a database)."""
+    problem = identifier_problem(user_id, required=False)
+    return f"a user id {problem}" if problem else None
 
 
 VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from flask import Flask, Request, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
-from core import changes, logs, metrics
+from core import changes, input_rules, logs, metrics
 from core.dispatch import Invalidation
 from core.errors import BadRequest
 from core.services import Services
@@ -64,13 +66,70 @@ def close_session(_exc: BaseException | None) -> None:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    """The request's JSON object, or a 400 that says what is wrong with it, by JSON path: nothing
+    unstorable (NUL, lone surrogates), no integer beyond 2^53, no nesting deeper than the limit."""
+    body = request_json()
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
+    if problems := input_rules.json_problems(body):
+        raise BadRequest("the request body holds values no field accepts", problems)
     return body
+
+
+def request_json() -> Any:
+    """The request's JSON, whatever its shape, or a 400 saying why it cannot be read."""
+    if not request.is_json:
+        raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    return request.get_json()  # a body that does not parse: `TesseraRequest.on_json_loading_failed`
+
+
+class TesseraRequest(Request):
+    """Flask's request, with an unreadable JSON body turned into our 400 (werkzeug's is HTML)."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        if e is None:
+            raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+        raise BadRequest(f"the request body is not valid JSON: {input_rules.brief(str(e), 120)}")
+
+
+class _JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing bodies nested so deep that the parser itself would give up (RecursionError: a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError(f"nested deeper than {input_rules.MAX_JSON_DEPTH} levels") from exc
+
+
+class _BoundedInt(IntegerConverter):
+    """`<int:...>` in a URL, up to what the database's integers hold: a larger number is a 404,
+    not an OverflowError (SQLite) or an out-of-range error (PostgreSQL)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", input_rules.MAX_INTEGER)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _refuse_unreadable_input() -> None:
+    """The URL's parameters and path segments, and form fields, before any view reads them: a
+    control character (NUL, a line break) in a query is a 400 naming the parameter, and NUL or a
+    lone surrogate in a form field (which no database column can store) one naming the field."""
+    for where, pairs in (("query", request.args.items(multi=True)), ("path", (request.view_args or {}).items())):
+        for name, value in pairs:
+            if input_rules.control_character(name) or (isinstance(value, str) and input_rules.control_character(value)):
+                shown = name if not input_rules.control_character(name) else "(a parameter name)"
+                raise BadRequest(f"{shown}: must not contain control characters",
+                                 [{"path": shown, "message": f"a {where} value with a control character"}])  # fmt: skip
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in _FORM_TYPES:
+        for name, value in request.form.items(multi=True):
+            if input_rules.unstorable_character(name) or input_rules.unstorable_character(value):
+                shown = name if not input_rules.unstorable_character(name) else "(a field name)"
+                raise BadRequest(f"{shown}: must not contain NUL or unpaired surrogates",
+                                 [{"path": shown, "message": "NUL or an unpaired surrogate"}])  # fmt: skip
+
+
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class _CookieSessions(SecureCookieSessionInterface):
@@ -85,7 +144,12 @@ class _CookieSessions(SecureCookieSessionInterface):
 
 def install(app: Flask) -> None:
     app.session_interface = _CookieSessions()
+    app.request_class = TesseraRequest
+    app.json = _JsonProvider(app)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["int"] = _BoundedInt
     app.before_request(_start_request)
+    app.before_request(_refuse_unreadable_input)
     app.teardown_appcontext(close_session)
     app.after_request(_tell_invalidation)
     app.after_request(_log_request)

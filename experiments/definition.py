@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.input_rules import MAX_VARIANTS
 from experiments.assignment import ExperimentSpec, Namespace, validate
 
-KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-VARIANT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}\Z")
+VARIANT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}\Z")
 METRICS = ("conversion", "aov", "revenue_per_visitor")
 DEFAULT_METRICS = {"primary": ["conversion", "aov"], "guardrails": ["revenue_per_visitor"]}
 MAX_HYPOTHESIS = 2000
@@ -94,8 +95,8 @@ def _hypothesis(raw: Any, problems: Problems) -> str:
 
 
 def _variants(raw: Any, problems: Problems) -> list[VariantInfo]:
-    if not isinstance(raw, list) or len(raw) < 2:
-        problems.append({"path": "/variants", "message": "two or more variants, control first"})
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_VARIANTS:
+        problems.append({"path": "/variants", "message": f"2 to {MAX_VARIANTS} variants, control first"})
         return []
     variants = []
     for i, item in enumerate(raw):

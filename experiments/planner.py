@@ -18,7 +18,7 @@ from experiments import stats
 # name: (low, high, default, is_integer, meaning) — bounds are open at a low of 0.
 FIELDS: dict[str, tuple[float, float, float | None, bool, str]] = {
     "baseline": (0.0, 1.0, None, False, "baseline conversion rate, a share between 0 and 1 (e.g. 0.05)"),
-    "mde": (0.0, 10.0, None, False, "smallest relative lift to detect, a share (e.g. 0.1 for +10%)"),
+    "mde": (0.001, 10.0, None, False, "smallest relative lift to detect, a share from 0.001 (e.g. 0.1 for +10%)"),
     "daily_users": (0.0, 1e9, None, False, "visitors a day on the page"),
     "variants": (2, 20, 2, True, "number of variants including control (2 to 20)"),
     "coverage": (0.0, 1.0, 1.0, False, "share of traffic in the experiment (0 to 1)"),
@@ -26,6 +26,9 @@ FIELDS: dict[str, tuple[float, float, float | None, bool, str]] = {
     "power": (0.5, 0.9999, 0.8, False, "power, the chance to detect a true effect (e.g. 0.8)"),
     "days": (0.0, 3650, None, False, "days you can run it"),
 }
+
+
+MAX_PLANNED_USERS = 10**12  # beyond any store's traffic; a larger answer means the lift is too small
 
 
 def read_inputs(raw: Mapping[str, Any]) -> dict[str, float]:
@@ -69,8 +72,11 @@ def _sample_size(values: dict[str, float]) -> dict[str, Any]:
     try:
         planned = stats.plan(values["baseline"], values["mde"], values.get("daily_users", 0.0),
                              int(values["variants"]), values["coverage"], values["alpha"], values["power"])  # fmt: skip
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed("the planner's inputs are not valid", [{"path": "mde", "message": str(exc)}]) from exc
+    if not 0 < planned.users_per_variant <= MAX_PLANNED_USERS:
+        raise ValidationFailed("the planner's inputs are not valid",
+                               [{"path": "mde", "message": "too small a lift to detect with any traffic"}])  # fmt: skip
     days = None if "daily_users" not in values or planned.days is None else planned.days
     return {"users_per_variant": planned.users_per_variant,
             "total_users": planned.users_per_variant * int(values["variants"]),

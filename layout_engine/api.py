@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from core.auth import current_identity, require_scope
 from core.errors import BadRequest, PreconditionRequired
+from core.input_rules import parse_count
 from core.web import commit, db_session, json_body
 from layout_engine import audience_service, pages
 
@@ -31,11 +32,10 @@ def _page_from_args(slug: str) -> pages.PageInfo:
 
 def _int_arg(name: str, value: Any) -> int:
     """An integer from JSON or a query string; 1.9, true or "2x" are refused, not rounded."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise BadRequest(f"'{name}' must be an integer", [{"path": name, "message": "expected an integer"}])
+    number = parse_count(value)
+    if number is None:
+        raise BadRequest(f"'{name}' must be a version number", [{"path": name, "message": "expected a whole number"}])
+    return number
 
 
 def _with_etag(body: dict[str, Any], page: pages.PageInfo, status: int = 200) -> Response:

@@ -29,6 +29,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from core.input_rules import brief, schema_message
 from core.vocabulary import DEVICES, MARKETPLACE_CODES, OCCASIONS, is_custom_attribute
 from layout_engine.validation import Problem, json_pointer
 
@@ -148,10 +149,10 @@ def _schema_problems(error: ValidationError, prefix: str) -> list[Problem]:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = error.schema.get("properties", {})
         extra = sorted(str(k) for k in error.instance if k not in allowed)
-        return [Problem(at + json_pointer([k]), f"unexpected field '{k}'") for k in extra]
+        return [Problem(at + json_pointer([k]), f"unexpected field '{brief(k, 60)}'") for k in extra[:20]]
     if error.validator == "not":  # the schema's only `not`: 'exists' forbids a value
         return [Problem(at + "/value", "'exists' takes no value")]
-    return [Problem(at, error.message)]
+    return [Problem(at, schema_message(str(error.validator), error.validator_value, error.message))]
 
 
 def _sub_rules(rule: Mapping[Any, Any], path: str) -> list[tuple[str, Any]] | None:

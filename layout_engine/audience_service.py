@@ -31,7 +31,7 @@ from shoppers import profile as profiles
 from shoppers import service as shopper_service
 
 log = logging.getLogger(__name__)
-KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 RESERVED_KEYS = frozenset({"new", "rule", "estimate"})  # words the UI's and API's routes use
 ESTIMATE_SAMPLE = 20_000
 SAMPLE_TTL_S = 60.0

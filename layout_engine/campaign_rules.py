@@ -25,19 +25,20 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from core.input_rules import MAX_EFFECTS
 from layout_engine.validation import Problem
 
-KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}\Z"
 EFFECT_KINDS = ("replace", "patch", "insert")
 STATUSES = ("scheduled", "live", "paused", "ended")
 
 KEY = re.compile(KEY_PATTERN)
-OCCASION = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
-PAGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")  # as layout_engine.pages.SLUG (which imports SQLAlchemy)
-SLOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # as the layout schema's slot id
-LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
-WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
-MAX_NAME, MAX_EFFECTS, MAX_PRIORITY, DEFAULT_PRIORITY = 200, 50, 1000, 100
+OCCASION = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}\Z")
+PAGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\Z")  # as layout_engine.pages.SLUG (which imports SQLAlchemy)
+SLOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # as the layout schema's slot id
+LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?\Z")
+WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)\Z", re.IGNORECASE)
+MAX_NAME, MAX_PRIORITY, DEFAULT_PRIORITY = 200, 1000, 100
 KIND_FIELDS = {"replace": ("version",), "patch": ("slot_id", "settings"), "insert": ("slot", "position")}
 EVERYONE = "everyone"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

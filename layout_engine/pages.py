@@ -27,13 +27,14 @@ from core import audit, changes
 from core.changes import PagePublished
 from core.db import utcnow
 from core.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from core.input_rules import text_problem
 from layout_engine.gates import check_gates
 from layout_engine.models import LayoutVersion, Page
 from layout_engine.shopper_query import check_marketplace
 from layout_engine.validation import validate_layout
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-MARKETPLACE = re.compile(r"^[A-Z]{2}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\Z")
+MARKETPLACE = re.compile(r"^[A-Z]{2}\Z")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,14 @@ def validate_marketplace(marketplace: str | None) -> str:
     return str(marketplace)
 
 
+def validate_slug(slug: str) -> str:
+    """A page slug from a URL; else a 400 naming `slug` (a NUL in it was a 500 on PostgreSQL)."""
+    if not SLUG.match(slug):
+        raise BadRequest("slug: lower-case letters, digits and dashes, at most 100",
+                         [{"path": "slug", "message": "lower-case letters, digits and dashes, at most 100"}])  # fmt: skip
+    return slug
+
+
 def create_page(
     session: Session,
     slug: object,
@@ -126,8 +135,8 @@ def create_page(
         problems.append({"path": "/slug", "message": "lower-case letters, digits and dashes, at most 100"})
     if not isinstance(marketplace, str) or not MARKETPLACE.match(marketplace):
         problems.append({"path": "/marketplace", "message": "two upper-case letters, e.g. US"})
-    if not isinstance(title, str) or not 1 <= len(title) <= 200:
-        problems.append({"path": "/title", "message": "a title of 1 to 200 characters is required"})
+    if text_problem(title, max_length=200):
+        problems.append({"path": "/title", "message": "a one-line title of 1 to 200 characters is required"})
     # The isinstance checks repeat the ones above (problems is then non-empty) so the types narrow to str.
     if problems or not (isinstance(slug, str) and isinstance(marketplace, str) and isinstance(title, str)):
         raise ValidationFailed("the page is not valid", problems)

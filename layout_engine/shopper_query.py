@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.errors import BadRequest
+from core.input_rules import control_character
 from core.vocabulary import (
     CUSTOM_ATTRIBUTE_NAME,
     CUSTOM_ATTRIBUTE_PREFIX,
@@ -90,8 +91,9 @@ def cased_locale(text: str) -> str | None:
 def _attributes(pairs: Iterable[tuple[str, str]], errors: list[FieldError]) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
     for name, value in pairs:
-        if not CUSTOM_ATTRIBUTE_NAME.fullmatch(name) or len(value) > MAX_CUSTOM_ATTRIBUTE_VALUE:
-            message = "names are lower-case letters, digits and _ (up to 40); values up to 200 characters"
+        if (not CUSTOM_ATTRIBUTE_NAME.fullmatch(name) or len(value) > MAX_CUSTOM_ATTRIBUTE_VALUE
+                or control_character(value)):  # fmt: skip
+            message = "names are lower-case letters, digits and _ (up to 40); values up to 200 characters, one line"
             errors.append(FieldError(f"{CUSTOM_ATTRIBUTE_PREFIX}{name}", message))
         else:
             found[name] = value

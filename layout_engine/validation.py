@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import slots
+from core.input_rules import MAX_SLOTS, brief, schema_message
 from core.vocabulary import schema_enums
 
 LAYOUT_SCHEMA_PATH = Path(__file__).parent / "schemas" / "layout.v1.schema.json"
@@ -54,7 +55,7 @@ def validate_layout(document: Any, known_audiences: Collection[str]) -> list[Pro
     """Every problem in a layout document, each named by its JSON path."""
     problems = [p for e in _validator(None).iter_errors(document) for p in _problems(e, ())]
     if isinstance(document, dict) and isinstance(document.get("slots"), list):
-        for index, slot in enumerate(document["slots"]):
+        for index, slot in enumerate(document["slots"][:MAX_SLOTS]):  # past that, the count is the problem
             if isinstance(slot, dict):
                 problems.extend(_slot_problems(index, slot, known_audiences))
     return sorted(set(problems))
@@ -66,7 +67,9 @@ def _slot_problems(index: int, slot: Mapping[str, Any], known_audiences: Collect
     slot_type = slot.get("type")
     if isinstance(slot_type, str) and slots.get(slot_type) is None:
         known = ", ".join(slots.names())
-        problems.append(Problem(json_pointer((*base, "type")), f"unknown slot type '{slot_type}' (known: {known})"))
+        problems.append(
+            Problem(json_pointer((*base, "type")), f"unknown slot type '{brief(slot_type, 60)}' (known: {known})")
+        )
     elif isinstance(slot_type, str) and isinstance(slot.get("settings"), dict):
         errors = _validator(slot_type).iter_errors(slot["settings"])
         problems.extend(p for e in errors for p in _problems(e, (*base, "settings")))
@@ -89,5 +92,5 @@ def _problems(error: ValidationError, prefix: tuple[object, ...]) -> list[Proble
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = error.schema.get("properties", {})
         extra = sorted(k for k in error.instance if k not in allowed)
-        return [Problem(json_pointer((*path, k)), f"unexpected field '{k}'") for k in extra]
-    return [Problem(json_pointer(path), error.message)]
+        return [Problem(json_pointer((*path, k)), f"unexpected field '{brief(k, 60)}'") for k in extra[:20]]
+    return [Problem(json_pointer(path), schema_message(str(error.validator), error.validator_value, error.message))]

@@ -19,7 +19,7 @@ from core.db import DATABASE_DOWN, utcnow
 from core.errors import BadRequest
 from core.published_state import PublishedState
 from core.spool import Spool
-from core.web import commit, db_session, services
+from core.web import commit, db_session, request_json, services
 from layout_engine import pages
 from layout_engine.page_cache import PageCache
 from layout_engine.resolve import fallback_code
@@ -95,6 +95,7 @@ def _resolve_query(slug: str) -> ResolveQuery:
 
 def resolve_query(slug: str, args: Mapping[str, str]) -> ResolveQuery:
     """The query a resolve URL asks (its parameters, first value of each); a 400 naming each bad one."""
+    pages.validate_slug(slug)
     marketplace = pages.validate_marketplace(args.get("marketplace"))
     user_id, locale, device, attributes = shopper_args(args)
     explain = args.get("explain") in ("1", "true")
@@ -108,7 +109,7 @@ def resolve_query(slug: str, args: Mapping[str, str]) -> ResolveQuery:
 def post_events() -> Any:
     """A batch of up to 1,000 events; each invalid one is named by its index, the rest are stored
     (200), or, while the database is unreachable, spooled and applied later (202)."""
-    body = request.get_json(silent=True)
+    body = request_json()
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
         raise BadRequest(

@@ -156,7 +156,7 @@ BERLIN = {"time_zone": "Europe/Berlin"}
         (
             {"effects": [{**HERO_PATCH, "slot_id": "for-you", "settings": {"count": "many"}}]},
             "/effects/0/settings/count",
-            "not of type",
+            "expected integer",
         ),
         (
             {"effects": [{**NOTE_INSERT, "slot": {**NOTE_INSERT["slot"], "id": "hero"}}]},
