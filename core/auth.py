@@ -25,7 +25,11 @@ from core import audit
 from core.db import DATABASE_DOWN, Base, UtcDateTime, utcnow
 from core.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
-SCOPES = frozenset({"admin", "events", "preview"})
+# What each scope lets a token do (README, "Security"): `storefront` resolves pages for shoppers,
+# `events` posts their events and opt-outs, `privacy` erases a shopper, `preview` previews and traces
+# pages, `admin` uses the admin API. A storefront's token needs no `privacy`: erasure is a rarer,
+# separately held power (the events token could erase any shopper).
+SCOPES = frozenset({"storefront", "events", "privacy", "preview", "admin"})
 TOKEN_PREFIX = "tsr_"
 
 

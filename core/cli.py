@@ -18,7 +18,9 @@ def tokens_cli() -> None:
 
 @tokens_cli.command("create")
 @click.argument("name")
-@click.option("--scopes", default="admin", show_default=True, help="Comma-separated: admin, events, preview.")
+@click.option(
+    "--scopes", default="admin", show_default=True, help="Comma-separated: storefront, events, privacy, preview, admin."
+)
 @with_appcontext
 def create(name: str, scopes: str) -> None:
     """Create a token and print it once; only its digest is stored."""

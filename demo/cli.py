@@ -40,7 +40,9 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
                 "seed an empty database, e.g. delete instance/tessera.db and run `make run` again"
             )
         report = seed(session, settings.data_path, n_shoppers=shoppers, progress=click.echo)
-        token = create_token(session, "demo-admin", frozenset({"admin", "events", "preview"}), actor="demo-seed")
+        token = create_token(
+            session, "demo-admin", frozenset({"admin", "events", "preview", "privacy", "storefront"}), actor="demo-seed"
+        )
         password = secrets.token_urlsafe(12)
         admin = create_user(session, DEMO_ADMIN, password, "admin", actor="demo-seed")
     click.echo(

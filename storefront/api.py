@@ -161,7 +161,7 @@ def withdraw_opt_out(user_id: str) -> Response:
 
 
 @bp.delete("/shoppers/<user_id>")
-@require_scope("events")
+@require_scope("privacy")
 def erase_shopper(user_id: str) -> Response:
     """Right to erasure: events, purchases, exposures and profile are deleted in one transaction;
     the audit log keeps only a digest prefix, never the id."""

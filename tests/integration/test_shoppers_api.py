@@ -322,7 +322,7 @@ def test_training_data_leaves_out_erased_and_opted_out_shoppers(
     assert rows[0].keys() == {"user_id", "item_id", "event", "occurred_at", "order_id"}
 
 
-def test_privacy_requests_need_the_events_scope(client: Any, db_session: Any) -> None:
+def test_privacy_requests_need_their_scopes_and_the_events_token_cannot_erase(client: Any, db_session: Any) -> None:
     admin_only = {"Authorization": f"Bearer {issue_token(db_session, 'ops', frozenset({'admin'}))}"}
     events_only = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     user = new_id("someone")
@@ -331,7 +331,11 @@ def test_privacy_requests_need_the_events_scope(client: Any, db_session: Any) ->
     assert client.delete(f"/api/v1/shoppers/{user}/opt-out", headers=admin_only).status_code == 403
     assert client.delete(f"/api/v1/shoppers/{user}").status_code == 401
     assert client.get(f"/api/v1/shoppers/{user}", headers=events_only).status_code == 403  # reading needs admin
-    assert client.delete(f"/api/v1/shoppers/{user}", headers=events_only).status_code == 200
+    assert client.post(f"/api/v1/shoppers/{user}/opt-out", headers=events_only).status_code == 200
+    assert client.delete(f"/api/v1/shoppers/{user}", headers=events_only).status_code == 403  # erased 60 converters
+    assert rows_of(db_session, ErasedShopper, user) == 0
+    privacy = {"Authorization": f"Bearer {issue_token(db_session, 'privacy-desk', frozenset({'privacy'}))}"}
+    assert client.delete(f"/api/v1/shoppers/{user}", headers=privacy).status_code == 200
     assert rows_of(db_session, ErasedShopper, user) == 1
 
 

@@ -58,7 +58,9 @@ def test_storefront_only_app_resolves_pages_and_takes_events(surface_app: Any, h
     assert posted.status_code == 200 and posted.get_json()["accepted"] == 1
     opted = storefront.post("/api/v1/shoppers/s-1/opt-out", headers=headers)
     assert opted.status_code == 200 and opted.get_json()["opted_out"] is True
-    assert storefront.delete("/api/v1/shoppers/s-1", headers=headers).status_code == 200
+    assert storefront.delete("/api/v1/shoppers/s-1", headers=headers).status_code == 403  # erasure needs `privacy`
+    privacy = {"Authorization": f"Bearer {issue_token(db_session, 'privacy', frozenset({'privacy'}))}"}
+    assert storefront.delete("/api/v1/shoppers/s-1", headers=privacy).status_code == 200
 
 
 def test_storefront_only_app_answers_404_json_for_the_ui_and_the_admin_api(

@@ -136,7 +136,7 @@ def catalog(db_session: Any, model_path: Path) -> list[str]:
 
 @pytest.fixture
 def admin_headers(db_session: Any) -> dict[str, str]:
-    token = issue_token(db_session, f"admin-{uuid.uuid4().hex[:6]}", frozenset({"admin", "events"}))
+    token = issue_token(db_session, f"admin-{uuid.uuid4().hex[:6]}", frozenset({"admin", "events", "privacy"}))
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -475,7 +475,11 @@ def test_to_utc_round_trips_or_names_the_gap(local: datetime, zone: str) -> None
         assert zone in str(exc)
         return
     assert instant.tzinfo is UTC
-    assert to_utc(local + timedelta(days=1), zone) - instant >= timedelta(hours=22)  # DST moves at most 2 hours
+    try:  # the same wall time a day later may itself fall in a gap (Lord Howe's clocks skip 02:00-02:30)
+        next_day = to_utc(local + timedelta(days=1), zone)
+    except LocalTimeError:
+        return
+    assert next_day - instant >= timedelta(hours=22)  # DST moves at most 2 hours
 
 
 SLOT_IDS = st.sampled_from(["hero", "for-you", "note", "grid", "banner"])
