@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask.cli import with_appcontext
 
+from core import shopper_binding
 from core.auth import create_token, parse_scopes
 from core.errors import ApiError, Conflict
 from core.users import ROLES, create_user
-from core.web import unit_of_work
+from core.web import services, unit_of_work
 
 
 @click.group("tokens")
@@ -35,6 +38,23 @@ def create(name: str, scopes: str) -> None:
         raise click.ClickException(f"a token named '{name}' already exists") from exc
     click.echo(token)
     click.echo(f"Token '{name}' with scopes {','.join(sorted(parsed))}. Store it now: it is not shown again.", err=True)
+
+
+@tokens_cli.command("shopper-key")
+@with_appcontext
+def shopper_key() -> None:
+    """Print the key the storefront signs shopper bindings with (core.shopper_binding)."""
+    click.echo(services().settings.shopper_binding_key.decode())
+
+
+@tokens_cli.command("sign-shopper")
+@click.argument("user_id")
+@click.option("--hours", type=click.IntRange(1, 24 * 7), default=24, show_default=True)
+@with_appcontext
+def sign_shopper(user_id: str, hours: int) -> None:
+    """Print a `Tessera-Shopper` header value binding USER_ID, as a storefront would sign it."""
+    expires = int(time.time()) + hours * 3600
+    click.echo(shopper_binding.sign(services().settings.shopper_binding_key, user_id, expires))
 
 
 @click.group("users")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.input_rules import REVENUE_CEILING
+from core.shopper_binding import derived_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -42,6 +43,7 @@ ENVIRONMENT = {
     "state_poll_s": "TESSERA_STATE_POLL_S",
     "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
     "max_order_revenue": "TESSERA_MAX_ORDER_REVENUE",
+    "shopper_key": "TESSERA_SHOPPER_KEY",
     "personal_answer_ttl_s": "TESSERA_PERSONAL_ANSWER_TTL_S",
     "page_cache_s": "TESSERA_PAGE_CACHE_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
@@ -86,6 +88,7 @@ class Settings:
     personal_answer_ttl_s: float = 300.0  # a shopper's personal recommendations are reused this long
     spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
     max_order_revenue: int = 1_000_000  # one order's revenue above this is refused (input_rules.money_problem)
+    shopper_key: str = field(default="", repr=False)  # signs shopper bindings (core.shopper_binding)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
     analysis_threads: int = 2
@@ -98,6 +101,11 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.instance_path / 'tessera.db'}"
+
+    @property
+    def shopper_binding_key(self) -> bytes:
+        """The key the storefront signs shopper bindings with: configured, or derived from the secret key."""
+        return self.shopper_key.encode() if self.shopper_key else derived_key(self.secret_key)
 
     @property
     def max_order(self) -> Decimal:

@@ -170,13 +170,23 @@ def _ordered_curated(plan: SlotPlan) -> tuple[str, ...]:
     return slot_type.curated_items(plan.settings) if slot_type else ()
 
 
-def slot_payload(slot: ResolvedSlot, catalog: Mapping[str, CatalogItem], explain: bool) -> dict[str, Any]:
-    """The JSON the storefront gets for one slot."""
+PRIVATE_REASON = "Picked for you"
+
+
+def slot_payload(
+    slot: ResolvedSlot, catalog: Mapping[str, CatalogItem], explain: bool, reveals_history: bool = True
+) -> dict[str, Any]:
+    """The JSON the storefront gets for one slot. A personalized slot's reasons name what the shopper
+    bought or viewed ("Because you bought …"): unless the request is bound to that shopper, each says
+    only PRIVATE_REASON, since anyone who knows or guesses an id could read them."""
+    private = not reveals_history and slot.plan.spec is not None and slot.plan.spec.strategy == "personalized"
     payload: dict[str, Any] = {
         "id": slot.plan.slot_id,
         "type": slot.plan.slot_type,
         "settings": slot.plan.settings,
-        "items": [_item_payload(catalog[c.item_id], c.reason) for c in slot.outcome.items],
+        "items": [
+            _item_payload(catalog[c.item_id], PRIVATE_REASON if private else c.reason) for c in slot.outcome.items
+        ],  # fmt: skip
         "source": slot.outcome.source,
     }
     if slot.outcome.source == "fallback" and slot.outcome.fallback_reason:

@@ -69,6 +69,13 @@ class ResolveQuery:
     attributes: tuple[tuple[str, str], ...] = ()  # the storefront's `attr.*` values
     at: datetime | None = None  # time travel, for authorized previews only
     by_staff: bool = False  # Tessera's own people looking (the UI's previews): never a shopper's visit
+    bound: bool = False  # the storefront signed this shopper's id (core.shopper_binding)
+
+    @property
+    def reveals_history(self) -> bool:
+        """Whether reasons may name what the shopper bought or viewed: for the shopper themself (a
+        bound request), or Tessera's people (staff, previews and traces need their tokens)."""
+        return self.bound or self.by_staff or self.is_preview or self.explain
 
     @property
     def is_preview(self) -> bool:
@@ -146,7 +153,7 @@ class PageResolver:
             return None
         now = self._wall_clock()
         key = (self._state_version(), query.slug, query.marketplace, query.user_id, query.locale, query.device,
-               query.attributes)  # fmt: skip
+               query.attributes, query.bound)  # fmt: skip
         return PageIdentity(key, self._shoppers.shopper(query.user_id, now), now, self._next_boundary(now))
 
     def _next_boundary(self, now: datetime) -> datetime | None:
@@ -192,7 +199,7 @@ class PageResolver:
         plans = plan_page(layout.document, context)
         fetches = self._slots.fetch_all(plans, deadline)
         resolved = finish_page(plans, fetches, catalog, context)
-        slots = [slot_payload(s, catalog, query.explain) for s in resolved if is_shown(s)]
+        slots = [slot_payload(s, catalog, query.explain, query.reveals_history) for s in resolved if is_shown(s)]
         reasons = _degraded_reasons(resolved, context, self._faults())
         body: dict[str, Any] = {
             "page": layout.slug,

@@ -7,13 +7,15 @@ process (`TESSERA_SURFACES=storefront`) serves; the URLs stay under /api/v1 as b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, jsonify, request
 
-from core import audit, metrics
+from core import audit, metrics, shopper_binding
 from core.auth import current_identity, ensure_scope, require_scope
 from core.db import DATABASE_DOWN, utcnow
 from core.errors import BadRequest
@@ -90,7 +92,15 @@ def _ensure_previewer() -> None:
 
 
 def _resolve_query(slug: str) -> ResolveQuery:
-    return resolve_query(slug, request.args.to_dict())  # first values, as `args.get` gives
+    query = resolve_query(slug, request.args.to_dict())  # first values, as `args.get` gives
+    return bind_shopper(query, request.headers.get(shopper_binding.HEADER), services().settings.shopper_binding_key)
+
+
+def bind_shopper(query: ResolveQuery, binding: str | None, key: bytes) -> ResolveQuery:
+    """The query, marked `bound` when the storefront signed its shopper id (core.shopper_binding)."""
+    if binding is None or query.user_id is None:
+        return query
+    return replace(query, bound=shopper_binding.is_bound(key, binding, query.user_id, time.time()))
 
 
 def resolve_query(slug: str, args: Mapping[str, str]) -> ResolveQuery:

@@ -20,15 +20,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from core import shopper_binding
 from core.errors import ApiError
 from core.published_state import PublishedState
 from core.services import Services
 from core.web import account_request, new_request_id
 from layout_engine.page_cache import PageCache
 from layout_engine.service import PageResolver, ResolveQuery
-from storefront.api import PAGE_HEADERS, page_for, resolve_query
+from storefront.api import PAGE_HEADERS, bind_shopper, page_for, resolve_query
 
 ROUTE = "/api/v1/pages/<slug>/resolve"
+BINDING_KEY = "HTTP_" + shopper_binding.HEADER.upper().replace("-", "_")  # the header in the WSGI environ
 ENDPOINT = "storefront.resolve_page"
 _PATH = re.compile(r"/api/v1/pages/([A-Za-z0-9_-]{1,200})/resolve")
 _PLAIN = re.compile(r"[\x21-\x7e]*")  # printable ASCII: parsed here exactly as werkzeug would
@@ -43,12 +45,14 @@ class ResolveEdge:
         self._resolver = services.get(PageResolver)
         self._pages = services.get(PageCache)
         self._published = services.get(PublishedState)
+        self._binding_key = services.settings.shopper_binding_key
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         query = plain_visit(environ)
         if query is None:
             return self.app(environ, start_response)
+        query = bind_shopper(query, environ.get(BINDING_KEY), self._binding_key)
         try:
             with self._published.pinned():  # one snapshot for the whole page
                 page = page_for(query, self._resolver, self._pages)
