@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -10,8 +11,8 @@ from werkzeug.wrappers import Response
 from config_ui.views import ui_blueprint
 from core import audit
 from core.throttle import LoginThrottle
-from core.users import check_credentials
-from core.web import commit, db_session, services
+from core.users import check_credentials, end_sessions
+from core.web import commit, current_user, db_session, services
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +24,15 @@ def _throttle() -> LoginThrottle:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect a signed-in user to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a same-site relative path: one "/" then no "/" or "\\", and no control character or
+    space anywhere (browsers drop tabs and newlines, so `/\t/evil.example/` meant `//evil.example/`,
+    and a newline in a Location header was a 500)."""
+    if target and SAFE_NEXT.fullmatch(target) and not target.startswith(("//", "/\\")):
         return target
     return url_for("ui_pages.list_pages")
+
+
+SAFE_NEXT = re.compile(r"/[\x21-\x7e]{0,500}")
 
 
 @bp.get("/sign-in")
@@ -56,12 +62,17 @@ def submit_sign_in() -> Response | tuple[str, int]:
         ), 401
     throttle.reset(email, address)
     session.clear()
-    session["user_id"] = user.id
+    session["user_id"], session["epoch"] = user.id, user.session_epoch
     logger.info("sign-in: %s", user.email)
     return redirect(_safe_next(request.form.get("next")), code=303)
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
+    """Ends this session and every other of the same user: a copied cookie stops working too."""
+    user = current_user()
+    if user is not None:
+        end_sessions(db_session(), user.id)
+        commit()
     session.clear()
     return redirect(url_for("ui_auth.sign_in"), code=303)

@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     ROLLBACK = "rollback"
     USER_CREATED = "user_created"
     ROLE_CHANGED = "role_changed"
+    PASSWORD_CHANGED = "password_changed"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
     EXPERIMENT_CREATED = "experiment_created"

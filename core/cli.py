@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from core import shopper_binding
 from core.auth import create_token, parse_scopes
 from core.errors import ApiError, Conflict
-from core.users import ROLES, create_user
+from core.users import ROLES, create_user, find_user_id, set_password
 from core.web import services, unit_of_work
 
 
@@ -76,3 +76,18 @@ def create_user_command(email: str, role: str, password: str) -> None:
         details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors or [])
         raise click.ClickException(f"{exc.message}{': ' + details if details else ''}") from exc
     click.echo(f"Created {user.email} with role {user.role}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def set_password_command(email: str, password: str) -> None:
+    """Give EMAIL a new password; every session of that user ends."""
+    try:
+        with unit_of_work() as session:
+            user_id = find_user_id(session, email)
+            set_password(session, user_id, password, actor="cli")
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"New password set for {email.strip().lower()}; their sessions have ended.")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, select
+from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -35,6 +35,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Sessions are signed cookies, kept by the browser: each carries the epoch it was made in, and
+    # one whose epoch is not the user's current one is over. Signing out, a password change and a
+    # role change move the epoch on, ending every session of that user (a copied cookie included).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class UserInfo:
     id: int
     email: str
     role: str
+    session_epoch: int = 0
 
     def can(self, role: str) -> bool:
         """Whether this user's role includes `role`."""
@@ -84,12 +89,43 @@ def check_credentials(session: Session, email: str, password: str) -> UserInfo |
     if not check_password_hash(user.password_hash, password):
         return None
     user.last_sign_in_at = utcnow()
-    return UserInfo(user.id, user.email, user.role)
+    return _info(user)
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(user.id, user.email, user.role, user.session_epoch)
 
 
 def get_user(session: Session, user_id: int) -> UserInfo | None:
     user = session.get(User, user_id)
-    return None if user is None else UserInfo(user.id, user.email, user.role)
+    return None if user is None else _info(user)
+
+
+def find_user_id(session: Session, email: str) -> int:
+    """The id of the user with this email (any case), or NotFound."""
+    found = session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    if found is None:
+        raise NotFound(f"no user {email.strip().lower()}")
+    return found
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Every session of this user is over from now on (core.web.current_user checks the epoch)."""
+    session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
+
+
+def set_password(session: Session, user_id: int, password: str, actor: str) -> None:
+    """A new password, audited; it ends every session of the user."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed("the password is too short",
+                               [{"path": "password", "message": f"use at least {MIN_PASSWORD} characters"}])  # fmt: skip
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    end_sessions(session, user_id)
+    audit.record(session, actor, "password_changed", user.email)
 
 
 @dataclass(frozen=True)
@@ -114,5 +150,7 @@ def set_role(session: Session, user_id: int, role: str, actor: str) -> UserInfo:
     if user is None:
         raise NotFound("no such user")
     user.role = role
+    session.flush()
+    end_sessions(session, user_id)  # a session must not keep a role its user no longer has
     audit.record(session, actor, "role_changed", user.email, role=role)
     return UserInfo(user.id, user.email, user.role)

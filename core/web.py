@@ -251,5 +251,6 @@ def current_user() -> Any:
 
     if "user" not in g:
         user_id = session.get("user_id")
-        g.user = get_user(db_session(), int(user_id)) if user_id is not None else None
+        user = get_user(db_session(), int(user_id)) if isinstance(user_id, int) else None
+        g.user = user if user is not None and session.get("epoch") == user.session_epoch else None
     return g.user

@@ -74,3 +74,20 @@ def test_retraining_leaves_out_erased_and_opted_out_shoppers(
 
     learned = set(Model.load(app.extensions["tessera"].settings.resolved_model_path).user_ids)
     assert learned and erased not in learned and opted_out not in learned
+
+
+def test_set_password_changes_it_and_ends_the_users_sessions(runner: Any, db_session: Any) -> None:
+    from core.users import check_credentials, create_user, get_user
+
+    user = create_user(db_session, "pm@example.com", "first long password", "editor")
+    db_session.commit()
+    result = runner.invoke(args=["users", "set-password", "PM@example.com"],
+                           input="second long password\nsecond long password\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    assert check_credentials(db_session, "pm@example.com", "second long password") is not None
+    assert get_user(db_session, user.id).session_epoch == user.session_epoch + 1
+    missing = runner.invoke(
+        args=["users", "set-password", "nobody@example.com"], input="x" * 12 + "\n" + "x" * 12 + "\n"
+    )
+    assert missing.exit_code != 0 and "no user" in missing.output

@@ -86,3 +86,55 @@ def test_users_create_asks_for_the_password_and_checks_it(runner: Any) -> None:
     assert short.exit_code != 0 and "at least 10 characters" in short.output
     again = runner.invoke(args=["users", "create", "PM@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert again.exit_code != 0 and "exists already" in again.output
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        " /x",
+        "/x\r\nSet-Cookie: a=b",
+        "evil.example",
+    ],  # fmt: skip
+)
+def test_next_after_sign_in_is_only_a_same_site_path(client: Any, editor: str, target: str) -> None:
+    """`next=/%09/evil.example/` went to //evil.example/ (browsers drop the tab); a newline was a 500."""
+    response = post_sign_in(client, editor, PASSWORD, next=target)
+    assert response.status_code == 303 and response.headers["Location"] == "/", response.headers.get("Location")
+
+
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(client: Any, app: Any, editor: str) -> None:
+    post_sign_in(client, editor, PASSWORD)
+    copy = app.test_client()
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/").status_code == 200  # the copy works while the session lasts...
+    client.post("/sign-out", data={"csrf_token": csrf_token_of(client, "/")})
+    assert copy.get("/").status_code == 302  # ...and not after its user signed out
+
+
+def test_a_role_or_password_change_ends_every_session_of_that_user(
+    client: Any, app: Any, db_session: Any, editor: str
+) -> None:
+    from sqlalchemy import select
+
+    from core.users import User, set_password, set_role
+
+    user_id = db_session.scalar(select(User.id).where(User.email == editor))
+    post_sign_in(client, editor, PASSWORD)
+    assert client.get("/").status_code == 200
+    set_role(db_session, user_id, "viewer", "admin@example.com")
+    db_session.commit()
+    assert client.get("/").status_code == 302
+    post_sign_in(client, editor, PASSWORD)
+    assert client.get("/").status_code == 200
+    set_password(db_session, user_id, "another long password", "admin@example.com")
+    db_session.commit()
+    assert client.get("/").status_code == 302
+    assert post_sign_in(client, editor, "another long password").status_code == 303
