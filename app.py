@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import changes, csrf, metrics, web
+from core.auth import live_tokens
 from core.cache import Cache, make_cache
 from core.clock import Clock, utcnow
 from core.db import DATABASE_DOWN, Database
@@ -179,6 +180,7 @@ def _published_state(settings: Settings, db: Database, clock: Clock) -> Publishe
         ("campaigns", lambda session, _parts: campaign_service.active_campaigns(session, clock())),
         ("experiments", lambda session, _parts: running_by_page(session)),
         ("catalog", lambda session, _parts: load_catalog(session)),
+        ("tokens", lambda session, _parts: live_tokens(session)),
         ("layouts", layouts),
     ]
     codec = Codec([PublishedPages, PublishedLayout, Campaign, Effect, Window, ExperimentInfo, Namespace, VariantInfo,
@@ -199,6 +201,7 @@ def _effects(
         changes.RulesChanged: announce,
         changes.ExperimentChanged: announce,
         changes.CatalogChanged: announce,
+        changes.TokensChanged: announce,
         changes.ShopperForgotten: [
             lambda e: resolver.mark_shopper(e.user_id, opted_out=e.opted_out),
             lambda e: client.forget_shopper(e.user_id),

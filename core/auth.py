@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -21,7 +22,8 @@ from sqlalchemy import String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import audit
+from core import audit, changes
+from core.changes import TokensChanged
 from core.db import DATABASE_DOWN, Base, UtcDateTime, utcnow
 from core.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
@@ -78,6 +80,7 @@ def create_token(session: Session, name: str, scopes: frozenset[str], actor: str
         session.rollback()  # the unit of work cannot go on after a failed flush
         raise Conflict(f"a token named '{name}' exists already") from exc
     audit.record(session, actor, "token_created", name, scopes=",".join(sorted(scopes)))
+    changes.record(session, TokensChanged(name))
     return token
 
 
@@ -91,11 +94,7 @@ def find_identity(session: Session, token: str) -> Identity | None:
 
 
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return bearer_of(request.headers.get("Authorization"))
 
 
 def current_identity() -> Identity | None:
@@ -104,8 +103,90 @@ def current_identity() -> Identity | None:
         from core.web import db_session
 
         token = bearer_token()
-        g.identity = _identity(db_session(), token) if token else None
+        g.identity = identify(db_session, token, published_tokens) if token else None
     return g.identity  # type: ignore[no-any-return]
+
+
+def live_tokens(session: Session) -> dict[str, dict[str, Any]]:
+    """Digest → scopes of every token not revoked: the published state's `tokens` part, so a worker
+    checks a storefront's token with no query, and can while its database is down (from the copy).
+    Digests of 256-bit random tokens reveal nothing that could be used to call Tessera."""
+    rows = session.execute(
+        select(ApiToken.token_hash, ApiToken.name, ApiToken.scopes).where(ApiToken.revoked_at.is_(None))
+    )
+    return {digest: {"name": name, "scopes": sorted(scopes.split(","))} for digest, name, scopes in rows}
+
+
+def published_tokens() -> Mapping[str, Any]:
+    """The live tokens of the request's app, from its published-state snapshot."""
+    from core.published_state import PublishedState
+    from core.web import services
+
+    return services().get(PublishedState).current().part("tokens")  # type: ignore[no-any-return]
+
+
+def identify(
+    open_session: Callable[[], Session], token: str, published: Callable[[], Mapping[str, Any]] | None = None
+) -> Identity | None:
+    """The identity of a bearer token: from the published-state snapshot's live tokens when given
+    (every storefront resolve carries a token, and a query per page would cost more than the page),
+    else from what this worker verified in the last VERIFIED_FOR_S, else from the database, opened
+    only then (a token created a moment ago on another worker, not yet in this one's snapshot)."""
+    digest = hash_token(token)
+    if published is not None:
+        found = _published_token(published, digest)
+        if found is not None:
+            return Identity(name=found["name"], scopes=frozenset(found["scopes"]))
+    verified = _VERIFIED.get(digest)
+    if verified is not None:
+        return verified[0]
+    identity = _identity(open_session(), token)
+    _VERIFIED.put(digest, identity)
+    return identity
+
+
+def _published_token(published: Callable[[], Mapping[str, Any]], digest: str) -> Mapping[str, Any] | None:
+    try:
+        return published().get(digest)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - no snapshot at all (nothing published, database down): ask the database
+        return None
+
+
+def bearer_of(header: str | None) -> str | None:
+    """The token in an `Authorization: Bearer …` header value, as `bearer_token` reads it."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+VERIFIED_FOR_S = 5.0
+
+
+class _VerifiedTokens:
+    """Digest → (identity or None, verified at), for VERIFIED_FOR_S: a token revoked elsewhere stops
+    working on this worker within that time (at once on the worker that revoked it)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._known: dict[str, tuple[Identity | None, float]] = {}
+        self._limit = limit
+
+    def get(self, digest: str) -> tuple[Identity | None, float] | None:
+        found = self._known.get(digest)
+        if found is None or time.monotonic() - found[1] > VERIFIED_FOR_S:
+            return None
+        return found
+
+    def put(self, digest: str, identity: Identity | None) -> None:
+        if len(self._known) >= self._limit:  # many distinct tokens (guessing): start over, never grow
+            self._known.clear()
+        self._known[digest] = (identity, time.monotonic())
+
+    def forget(self, digest: str) -> None:
+        self._known.pop(digest, None)
+
+
+_VERIFIED = _VerifiedTokens()
 
 
 class _RecentIdentities:
@@ -163,6 +244,16 @@ def ensure_scope(scope: str) -> Identity:
     return identity
 
 
+def ensure_any_scope(scopes: frozenset[str]) -> Identity:
+    """The caller, if its token carries one of `scopes`; else 401/403 naming them."""
+    identity = current_identity()
+    if identity is None:
+        raise Unauthorized("a valid bearer token is required")
+    if not identity.scopes & scopes:
+        raise Forbidden(f"this token needs one of the scopes {', '.join(sorted(scopes))}")
+    return identity
+
+
 def require_scope(scope: str) -> Callable[[F], F]:
     """Decorator form of `ensure_scope` for views that always need the scope."""
 
@@ -198,5 +289,7 @@ def revoke_token(session: Session, token_id: int, actor: str) -> str:
         raise NotFound("no such token")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+    _VERIFIED.forget(row.token_hash)
     audit.record(session, actor, "token_revoked", row.name)
+    changes.record(session, TokensChanged(row.name))
     return row.name

@@ -61,12 +61,26 @@ class ShopperHistoryChanged:
     user_id: str
 
 
+@dataclass(frozen=True)
+class TokensChanged:
+    """An API token was created or revoked: storefront workers check tokens against their snapshot."""
+
+    name: str
+
+
 DomainEvent = (
-    PagePublished | RulesChanged | ExperimentChanged | CatalogChanged | ShopperForgotten | ShopperHistoryChanged
+    PagePublished
+    | RulesChanged
+    | ExperimentChanged
+    | CatalogChanged
+    | ShopperForgotten
+    | ShopperHistoryChanged
+    | TokensChanged
 )
-_EVENT_TYPES = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged, ShopperForgotten, ShopperHistoryChanged)
+_EVENT_TYPES = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged, ShopperForgotten, ShopperHistoryChanged,
+                TokensChanged)  # fmt: skip
 # What every storefront worker holds in its published-state snapshot: these bump its version.
-PUBLISHED_STATE_EVENTS = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged)
+PUBLISHED_STATE_EVENTS = (PagePublished, RulesChanged, ExperimentChanged, CatalogChanged, TokensChanged)
 
 
 def record(session: HasInfo, event: DomainEvent) -> None:

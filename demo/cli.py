@@ -43,6 +43,7 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
         token = create_token(
             session, "demo-admin", frozenset({"admin", "events", "preview", "privacy", "storefront"}), actor="demo-seed"
         )
+        shop = create_token(session, "demo-storefront", frozenset({"storefront", "events"}), actor="demo-seed")
         password = secrets.token_urlsafe(12)
         admin = create_user(session, DEMO_ADMIN, password, "admin", actor="demo-seed")
     click.echo(
@@ -52,6 +53,9 @@ def seed_command(shoppers: int, if_empty: bool) -> None:
         f"({', '.join(f'{key} {status}' for key, status in report.campaigns)})."
     )
     click.echo(f"Demo admin API token (shown once): {token}")
+    click.echo(f"Demo storefront API token (shown once; resolve and events): {shop}")
+    click.echo(f"  try: curl -H 'Authorization: Bearer {shop}' "
+               "'http://127.0.0.1:8000/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-42'")  # fmt: skip
     click.echo(f"Demo admin sign-in (shown once): {admin.email} / {password}")
     _train(settings.data_path, settings.resolved_model_path)
 

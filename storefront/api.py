@@ -16,9 +16,9 @@ import orjson
 from flask import Blueprint, Response, jsonify, request
 
 from core import audit, metrics, shopper_binding
-from core.auth import current_identity, ensure_scope, require_scope
+from core.auth import current_identity, ensure_any_scope, ensure_scope, require_scope
 from core.db import DATABASE_DOWN, utcnow
-from core.errors import BadRequest
+from core.errors import BadRequest, Unauthorized
 from core.published_state import PublishedState
 from core.spool import Spool
 from core.web import commit, db_session, request_json, services
@@ -44,15 +44,20 @@ def _actor() -> str:
 def resolve_page(slug: str) -> Response:
     """A shopper's own visit is usually answered before Flask (`resolve_edge`); here come previews,
     traces and time travel, bad queries, and any visit the edge left to Flask."""
+    if current_identity() is None:  # before the query is read: strangers learn nothing of what it holds
+        raise Unauthorized("a storefront token is required (Authorization: Bearer …)")
     query = _resolve_query(slug)
     if query.explain or query.is_preview:  # previews, time travel and traces are for Tessera's people
         _ensure_previewer()
+    else:
+        ensure_any_scope(RESOLVE_SCOPES)
     resolver, pages = services().get(PageResolver), services().get(PageCache)
     with services().get(PublishedState).pinned():  # one snapshot for the whole page
         page = page_for(query, resolver, pages)
     return Response(page, headers=PAGE_HEADERS)
 
 
+RESOLVE_SCOPES = frozenset({"storefront", "preview", "admin"})  # what may ask for a shopper's page
 PAGE_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"))
 
 

@@ -20,14 +20,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sqlalchemy.orm import Session
+
 from core import shopper_binding
+from core.auth import bearer_of, identify
 from core.errors import ApiError
 from core.published_state import PublishedState
 from core.services import Services
 from core.web import account_request, new_request_id
 from layout_engine.page_cache import PageCache
 from layout_engine.service import PageResolver, ResolveQuery
-from storefront.api import PAGE_HEADERS, bind_shopper, page_for, resolve_query
+from storefront.api import PAGE_HEADERS, RESOLVE_SCOPES, bind_shopper, page_for, resolve_query
 
 ROUTE = "/api/v1/pages/<slug>/resolve"
 BINDING_KEY = "HTTP_" + shopper_binding.HEADER.upper().replace("-", "_")  # the header in the WSGI environ
@@ -46,11 +49,13 @@ class ResolveEdge:
         self._pages = services.get(PageCache)
         self._published = services.get(PublishedState)
         self._binding_key = services.settings.shopper_binding_key
+        self._sessions = services.db.sessions
+        self._tokens = lambda: self._published.current().part("tokens")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         query = plain_visit(environ)
-        if query is None:
+        if query is None or not self._may_resolve(environ.get("HTTP_AUTHORIZATION")):
             return self.app(environ, start_response)
         query = bind_shopper(query, environ.get(BINDING_KEY), self._binding_key)
         try:
@@ -62,6 +67,28 @@ class ResolveEdge:
         start_response("200 OK", [*PAGE_HEADERS, ("Content-Length", str(len(page))), ("X-Request-ID", request_id)])
         account_request("storefront", "GET", ROUTE, ENDPOINT, 200, time.perf_counter() - started, request_id)
         return [page]
+
+    def _may_resolve(self, authorization: str | None) -> bool:
+        """Whether the request's token may ask for shoppers' pages; Flask answers every other one
+        (401, 403, or 503 while a token never seen cannot be checked)."""
+        token = bearer_of(authorization)
+        if token is None:
+            return False
+        session: Session | None = None
+
+        def open_session() -> Session:
+            nonlocal session
+            session = self._sessions()
+            return session
+
+        try:
+            identity = identify(open_session, token, self._tokens)
+        except Exception:  # noqa: BLE001 - the database cannot say: Flask answers (503, or the remembered token)
+            return False
+        finally:
+            if session is not None:
+                session.close()
+        return identity is not None and bool(identity.scopes & RESOLVE_SCOPES)
 
 
 def plain_visit(environ: dict[str, Any]) -> ResolveQuery | None:

@@ -28,7 +28,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {"TESSERA_INSTANCE_PATH": str(path), "TESSERA_DATABASE_URL": f"sqlite:///{path / 'tessera.db'}"}
     run([str(BIN / "alembic"), "upgrade", "head"], env)
     output = run([str(BIN / "flask"), "--app", "app", "demo", "seed", "--shoppers", "800"], env)
-    env["ADMIN_TOKEN"] = output.split("API token (shown once): ", 1)[1].split()[0]
+    env["ADMIN_TOKEN"] = output.split("admin API token (shown once): ", 1)[1].split()[0]
+    env["STOREFRONT_TOKEN"] = output.split("storefront API token (shown once; resolve and events): ", 1)[1].split()[0]
     env["ADMIN_PASSWORD"] = output.split("sign-in (shown once): admin@example.com / ", 1)[1].split()[0]
     return env
 
@@ -37,9 +38,19 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def server(instance: dict[str, str]) -> Iterator[str]:
     """Tessera on the seeded instance, as the browser tests' server."""
     port = free_port()
-    env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
+    env = server_env(instance)
     with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
         yield base
+
+
+def server_env(instance: dict[str, str]) -> dict[str, str]:
+    """The instance's settings for a server, without the secrets the tests keep for themselves."""
+    return {k: v for k, v in instance.items() if not k.endswith(("_TOKEN", "_PASSWORD"))}
+
+
+def storefront_headers(instance: dict[str, str]) -> dict[str, str]:
+    """What the storefront sends with every resolve: its token."""
+    return {"Authorization": f"Bearer {instance['STOREFRONT_TOKEN']}"}
 
 
 def chromium_path() -> str | None:

@@ -67,8 +67,8 @@ def test_build_preview_save_publish_compare_and_roll_back(
     set_field(tab, "Strategy *", "personalized", select=True)
     set_field(tab, "Number of items *", "99")
     expect(tab.locator("#f-recommendations-s-count-error")).to_contain_text(
-        "99"
-    )  # inline error, from the shared validation
+        "at most 24"
+    )  # inline error, from the shared validation (which never quotes what was typed)
     tab.screenshot(path=str(screenshot_dir / "editor-inline-error.png"), full_page=True)
     set_field(tab, "Number of items *", "8")
     set_field(tab, "Fallback strategy", "popular", select=True)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from experiments.assignment import ExperimentSpec, assign
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +42,11 @@ def test_exposures_are_flushed_at_shutdown_and_match_the_pure_assignment(instanc
     with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
         _experiment_on_de_birthday(base, instance["ADMIN_TOKEN"])
         for shopper in SHOPPERS * 2:  # each shopper twice: still one exposure
-            page = httpx.get(f"{base}/api/v1/pages/birthday/resolve", params={"marketplace": "DE", "user_id": shopper})
+            page = httpx.get(
+                f"{base}/api/v1/pages/birthday/resolve",
+                params={"marketplace": "DE", "user_id": shopper},
+                headers=storefront_headers(instance),
+            )
             assert page.status_code == 200
             served[shopper] = page.json()["experiment"]["variant"]
     spec = ExperimentSpec("e2e-de-birthday", (0.5, 0.5))

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +38,8 @@ def wait_for_version(base: str, version: int) -> None:
     eventually(lambda: state_version(base) >= version)
 
 
-def experiment_of(base: str, user: str) -> Any:
-    page = httpx.get(f"{base}/api/v1/pages/home/resolve", params={**PAGE, "user_id": user})
+def experiment_of(base: str, user: str, headers: dict[str, str]) -> Any:
+    page = httpx.get(f"{base}/api/v1/pages/home/resolve", params={**PAGE, "user_id": user}, headers=headers)
     assert page.status_code == 200, page.text
     return page.json()["experiment"]
 
@@ -60,6 +61,7 @@ def test_a_stop_reaches_the_other_process_by_itself_and_nothing_after_it_counts(
     if os.environ.get("TEST_REDIS_URL"):  # with Redis, announcements travel by pub/sub as in production
         env["TESSERA_REDIS_URL"] = os.environ["TEST_REDIS_URL"]
     headers = {"Authorization": f"Bearer {instance['ADMIN_TOKEN']}"}
+    shopfront = storefront_headers(instance)
     admin_port, shop_port = free_port(), free_port()
     served_before: dict[str, set[str]] = {}
     with (
@@ -73,12 +75,12 @@ def test_a_stop_reaches_the_other_process_by_itself_and_nothing_after_it_counts(
             started = state_version(admin)
             wait_for_version(shop, started)  # no resolve on the shop meanwhile
             users = [f"kill-{cycle}-{i}" for i in range(20)]
-            assert all(experiment_of(shop, u) is not None for u in users)
+            assert all(experiment_of(shop, u, shopfront) is not None for u in users)
             served_before[key] = set(users)
             assert httpx.post(f"{admin}/api/v1/experiments/{key}/stop", headers=headers).status_code == 200
             stopped = state_version(admin)
             wait_for_version(shop, stopped)
-            assert all(experiment_of(shop, f"kill-{cycle}-late-{i}") is None for i in range(20))
+            assert all(experiment_of(shop, f"kill-{cycle}-late-{i}", shopfront) is None for i in range(20))
     engine = create_engine(os.path.expandvars(instance["TESSERA_DATABASE_URL"]))
     with engine.connect() as connection:
         rows = connection.execute(text(

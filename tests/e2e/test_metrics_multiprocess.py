@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def test_metrics_add_up_every_worker(instance: dict[str, str], tmp_path: Path) -
 
     def resolve(n: int) -> int:
         query = {"marketplace": "US", "user_id": f"m-{n}"}
-        headers = {"Connection": "close"}  # a new connection each time, for either worker to take
+        headers = {"Connection": "close", **storefront_headers(instance)}  # a new connection each time
         return httpx.get(f"{base}/api/v1/pages/home/resolve", params=query, headers=headers, timeout=30).status_code
 
     with serving(server, env, port) as base, ThreadPoolExecutor(8) as pool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import ROOT, free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -75,23 +76,26 @@ def slow_clients(port: int, stack: ExitStack) -> None:
     """Connections that send the start of a request and then nothing: each holds whoever reads it."""
     for _ in range(SLOW_CLIENTS):
         sock = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
-        sock.sendall(b"GET " + RESOLVE.encode() + b" HTTP/1.1\r\nHost: shop.example\r\nX-Slow: ")
+        sock.sendall(
+            b"GET " + RESOLVE.encode() + b" HTTP/1.1\r\nHost: shop.example\r\nX-Slow: "
+        )  # no token yet: held anyway
 
 
 def test_slow_clients_starve_a_bare_worker_but_not_the_proxied_storefront(instance: dict[str, str],
                                                                           tmp_path: Path) -> None:  # fmt: skip
     env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
     env["TESSERA_SURFACES"] = "storefront"
+    shop = storefront_headers(instance)
     app_port, proxy_port = free_port(), free_port()
     config = nginx_config(tmp_path, proxy_port, app_port, free_port())
     with serving(gunicorn("app:create_app()", app_port, workers=1, threads=4), env, app_port) as direct:
-        assert httpx.get(direct + RESOLVE, timeout=30).status_code == 200
+        assert httpx.get(direct + RESOLVE, headers=shop, timeout=30).status_code == 200
         with ExitStack() as stack:  # the baseline: gunicorn facing slow clients itself
             slow_clients(app_port, stack)
             with pytest.raises(httpx.TimeoutException):
-                httpx.get(direct + RESOLVE, timeout=3)  # every thread is held: it cannot answer
+                httpx.get(direct + RESOLVE, headers=shop, timeout=3)  # every thread is held: it cannot answer
         with running_nginx(config, proxy_port) as proxy, ExitStack() as stack:
             slow_clients(proxy_port, stack)
-            answers = [httpx.get(proxy + RESOLVE, timeout=30) for _ in range(10)]
+            answers = [httpx.get(proxy + RESOLVE, headers=shop, timeout=30) for _ in range(10)]
             assert [a.status_code for a in answers] == [200] * 10
             assert all(a.headers.get("X-Request-ID") for a in answers)  # nginx's id, kept by Tessera

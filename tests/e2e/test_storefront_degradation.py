@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -48,14 +49,19 @@ def tessera(instance: dict[str, str], recommender_url: str, deadline_ms: int = 1
         "TESSERA_PAGE_DEADLINE_MS": str(deadline_ms),
         "TESSERA_SLOT_TIMEOUT_MS": str(deadline_ms * 2 // 3),
     }
-    for key in ("ADMIN_TOKEN", "ADMIN_PASSWORD"):
+    for key in ("ADMIN_TOKEN", "ADMIN_PASSWORD", "STOREFRONT_TOKEN"):
         env.pop(key, None)
+    STOREFRONT[f"http://127.0.0.1:{port}"] = storefront_headers(instance)
     return serving(gunicorn("app:create_app()", port, workers=1, threads=8), env, port)
+
+
+STOREFRONT: dict[str, dict[str, str]] = {}  # base URL → the storefront's headers for that server
 
 
 def resolve(base: str, user: str = "shopper-7") -> tuple[dict[str, Any], float]:
     started = time.monotonic()
-    response = httpx.get(f"{base}/api/v1/pages/home/resolve", params={"marketplace": "US", "user_id": user}, timeout=10)
+    response = httpx.get(f"{base}/api/v1/pages/home/resolve", params={"marketplace": "US", "user_id": user},
+                         headers=STOREFRONT[base], timeout=10)  # fmt: skip
     elapsed = time.monotonic() - started
     assert response.status_code == 200, response.text
     return response.json(), elapsed

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,11 @@ def storefront(instance: dict[str, str]) -> Iterator[str]:
 
 
 def test_storefront_worker_resolves_pages_and_takes_events(storefront: str, instance: dict[str, str]) -> None:
-    page = httpx.get(f"{storefront}/api/v1/pages/home/resolve", params={"marketplace": "US", "user_id": "e2e-1"})
+    page = httpx.get(
+        f"{storefront}/api/v1/pages/home/resolve",
+        params={"marketplace": "US", "user_id": "e2e-1"},
+        headers=storefront_headers(instance),
+    )
     assert page.status_code == 200, page.text
     assert page.json()["page"] == "home" and page.json()["slots"]
     event = {"event_id": "e2e-surface-1", "type": "page_view", "user_id": "e2e-1",

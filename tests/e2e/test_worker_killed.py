@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e.conftest import storefront_headers
 from tests.support.processes import free_port, gunicorn, serving
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +40,8 @@ def test_exposures_survive_a_sigkilled_worker(instance: dict[str, str]) -> None:
     env = {k: v for k, v in instance.items() if not k.startswith("ADMIN_")}
     env["TESSERA_EXPOSURE_FLUSH_S"] = "3600"  # the killed worker never gets to write them itself
     with serving(gunicorn("app:create_app()", port, workers=1, threads=4), env, port) as base:
-        served = [httpx.get(f"{base}/api/v1/pages/home/resolve", params={"marketplace": "US", "user_id": u})
+        served = [httpx.get(f"{base}/api/v1/pages/home/resolve", params={"marketplace": "US", "user_id": u},
+                            headers=storefront_headers(instance))
                   for u in SHOPPERS]  # fmt: skip
         assert all(p.status_code == 200 and p.json()["experiment"] for p in served)
         master = _master(port)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from experiments.models import Exposure
 from layout_engine.models import CampaignRow
 from tests.support.app_fixtures import issue_token
+from tests.support.builders import storefront
 
 HOME = {
     "schema_version": 1,
@@ -96,7 +97,9 @@ def act(client: Any, headers: dict[str, str], key: str, action: str) -> Any:
 def resolve(client: Any, user: str | None = "shopper-x", slug: str = "home", headers: dict[str, str] | None = None,
             status: int = 200, **params: str) -> dict[str, Any]:  # fmt: skip
     query = {"marketplace": "US", **({"user_id": user} if user else {}), **params}
-    response = client.get(f"/api/v1/pages/{slug}/resolve", query_string=query, headers=headers or {})
+    response = client.get(
+        f"/api/v1/pages/{slug}/resolve", query_string=query, headers=storefront(client) if headers is None else headers
+    )
     assert response.status_code == status, response.get_json()
     data: dict[str, Any] = response.get_json()
     return data
@@ -404,7 +407,7 @@ def test_time_travel_needs_a_preview_token(
     client: Any, admin_headers: dict[str, str], db_session: Any, store: list[str]
 ) -> None:
     instant = at_param(minute(now()) + timedelta(days=10))
-    assert resolve(client, at=instant, status=401)["error"] == "unauthorized"
+    assert resolve(client, at=instant, headers={}, status=401)["error"] == "unauthorized"
     storefront = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
     assert resolve(client, at=instant, headers=storefront, status=403)["error"] == "forbidden"
     previewer = {"Authorization": f"Bearer {issue_token(db_session, 'previewer', frozenset({'preview'}))}"}

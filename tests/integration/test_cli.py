@@ -21,7 +21,7 @@ def app_config(app_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
 def test_tokens_create_prints_the_token_once_and_stores_only_its_digest(runner: Any, db_session: Any) -> None:
     result = runner.invoke(args=["tokens", "create", "storefront", "--scopes", "events"])
     assert result.exit_code == 0, result.output
-    token = result.output.splitlines()[0]
+    token = next(line for line in result.output.splitlines() if line.startswith("tsr_"))
     row = db_session.scalars(select(ApiToken)).one()
     assert row.token_hash == hash_token(token) and token not in row.token_hash
     assert row.scopes == "events"

@@ -13,6 +13,7 @@ from demo.seed import SeedReport, seed
 from demo.targeting import AUDIENCES
 from layout_engine import audience_service, campaign_service
 from shoppers.service import known_profiles
+from tests.support.builders import storefront
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # the resolver reads the real clock, so the seed must too
 
@@ -51,7 +52,11 @@ def test_campaigns_are_live_scheduled_and_ended_at_seed_time(db_session: Any, se
 
 
 def test_resolving_us_home_serves_the_live_holiday_campaign(client: Any, seeded: SeedReport) -> None:
-    response = client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": "shopper-1"})
+    response = client.get(
+        "/api/v1/pages/home/resolve",
+        query_string={"marketplace": "US", "user_id": "shopper-1"},
+        headers=storefront(client),
+    )
     assert response.status_code == 200, response.get_json()
     page = response.get_json()
     assert page["campaign"] == {"key": "holidays-us", "name": "Holidays (US)", "occasion": "holidays"}

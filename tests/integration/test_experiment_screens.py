@@ -18,6 +18,7 @@ from experiments.models import Experiment, Exposure
 from layout_engine import pages
 from layout_engine.audiences import known_audiences
 from shoppers.models import EventRow
+from tests.support.builders import storefront
 
 FORM = {"page": "US/birthday", "key": "bday-trending", "hypothesis": "Trending cards sell more",
         "variant_key": ["control", "trending", ""], "variant_weight": ["0.5", "0.5", ""],
@@ -71,7 +72,11 @@ def expose(db_session: Any, experiment_id: int, per_variant: list[int], converte
 
 
 def resolve(client: Any, user: str) -> dict[str, Any]:
-    response = client.get("/api/v1/pages/birthday/resolve", query_string={"marketplace": "US", "user_id": user})
+    response = client.get(
+        "/api/v1/pages/birthday/resolve",
+        query_string={"marketplace": "US", "user_id": user},
+        headers=storefront(client),
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 

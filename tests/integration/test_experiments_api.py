@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from experiments.assignment import ExperimentSpec, assign
 from experiments.models import Exposure
 from tests.integration.test_pages_api import create_page, save
+from tests.support.builders import storefront
 
 TWO_VARIANTS = [{"key": "control", "weight": 0.5, "layout_version": 1},
                 {"key": "trending", "weight": 0.5, "layout_version": 2}]  # fmt: skip
@@ -35,7 +36,7 @@ def create(client: Any, headers: dict[str, str], **overrides: Any) -> Any:
 
 def resolve(client: Any, user: str, **params: str) -> dict[str, Any]:
     response = client.get("/api/v1/pages/birthday/resolve", query_string={"marketplace": "US", "user_id": user,
-                                                                          **params})  # fmt: skip
+                                                                          **params}, headers=storefront(client))  # fmt: skip
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_pages_api import create_page, save
+from tests.support.builders import storefront
 
 
 @pytest.fixture
@@ -112,4 +113,6 @@ def test_a_ui_publish_whose_cache_write_fails_succeeds_and_says_invalidation_is_
 
 
 def resolve_version(client: Any) -> int:
-    return int(client.get("/api/v1/pages/birthday/resolve?marketplace=US").get_json()["version"])
+    return int(
+        client.get("/api/v1/pages/birthday/resolve?marketplace=US", headers=storefront(client)).get_json()["version"]
+    )

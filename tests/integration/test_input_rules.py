@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from layout_engine.models import AudienceRow, Page
 from tests.integration.test_resolve_api import published  # noqa: F401 - fixture
+from tests.support.builders import storefront
 
 
 def _path(response: Any) -> str:
@@ -33,7 +34,7 @@ def _path(response: Any) -> str:
 )
 @pytest.mark.usefixtures("published")
 def test_a_resolve_with_a_hostile_shopper_id_is_a_400_naming_it(client: Any, query: str, field: str) -> None:
-    response = client.get(f"/api/v1/pages/home/resolve?marketplace=US&{query}")
+    response = client.get(f"/api/v1/pages/home/resolve?marketplace=US&{query}", headers=storefront(client))
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert _path(response) == field
     assert "shopper-" not in response.get_json()["message"]
@@ -42,7 +43,7 @@ def test_a_resolve_with_a_hostile_shopper_id_is_a_400_naming_it(client: Any, que
 @pytest.mark.parametrize("slug", ["ho%00me", "home%0A", "HOME", "x" * 101])
 @pytest.mark.usefixtures("published")
 def test_a_resolve_of_a_hostile_slug_is_a_400_or_404_never_a_500(client: Any, slug: str) -> None:
-    response = client.get(f"/api/v1/pages/{slug}/resolve?marketplace=US&user_id=u")
+    response = client.get(f"/api/v1/pages/{slug}/resolve?marketplace=US&user_id=u", headers=storefront(client))
     assert response.status_code in (400, 404), response.get_data(as_text=True)[:300]
     assert response.get_json()["error"] in ("bad_request", "not_found")
 

@@ -14,6 +14,7 @@ from core.state_version import read_version
 from experiments.models import Exposure
 from tests.integration.test_experiments_api import create, resolve
 from tests.integration.test_experiments_api import page as page  # noqa: F401 - the fixture
+from tests.support.builders import share_storefront
 
 
 def eventually(check: Callable[[], bool], deadline_s: float = 20.0) -> None:
@@ -77,10 +78,12 @@ def test_a_stop_is_final_even_for_a_worker_that_has_not_heard_of_it(
 def test_a_worker_starting_while_its_database_is_down_serves_the_last_known_good_copy(
     app: Any, client: Any, app_config: dict[str, Any], make_app: Any, admin_headers: dict[str, str], page: None
 ) -> None:
+    share_storefront(client, client)  # the storefront's token is in the copy, as every live token is
     assert resolve(client, "shopper-1")["version"] == 1  # the running app has kept its copy
     unreachable = "sqlite:////nonexistent-dir/tessera.db"
-    stranded = make_app(database_url=unreachable)
-    page_served = resolve(stranded.test_client(), "shopper-77")  # not in the shared cache: the profile is needed
+    stranded = make_app(database_url=unreachable).test_client()
+    share_storefront(stranded, client)
+    page_served = resolve(stranded, "shopper-77")  # not in the shared cache: the profile is needed
     assert (page_served["version"], page_served["degraded"]) == (1, True)
     assert "published_state_unverified" in page_served["degraded_reasons"]
     assert "shopper_profile_unavailable" in page_served["degraded_reasons"]
@@ -93,16 +96,19 @@ def test_the_copy_in_redis_serves_a_worker_with_no_copy_of_its_own(
 ) -> None:
     if not app_config["redis_url"]:
         pytest.skip("the shared copy lives in Redis (set TEST_REDIS_URL; runs with PostgreSQL)")
+    share_storefront(client, client)
     assert resolve(client, "shopper-1")["version"] == 1
     elsewhere = tmp_path_factory.mktemp("another-node")
-    stranded = make_app(database_url="postgresql://nobody@127.0.0.1:9/none", instance_path=elsewhere)
-    assert resolve(stranded.test_client(), "shopper-1")["version"] == 1
+    stranded = make_app(database_url="postgresql://nobody@127.0.0.1:9/none", instance_path=elsewhere).test_client()
+    share_storefront(stranded, client)
+    assert resolve(stranded, "shopper-1")["version"] == 1
 
 
 def test_with_no_database_and_no_copy_resolve_says_try_again(make_app: Any, tmp_path_factory: Any) -> None:
     empty = tmp_path_factory.mktemp("empty-node")
     stranded = make_app(database_url="sqlite:////nonexistent-dir/tessera.db", redis_url="", instance_path=empty)
-    response = stranded.test_client().get("/api/v1/pages/birthday/resolve?marketplace=US&user_id=shopper-1")
+    response = stranded.test_client().get("/api/v1/pages/birthday/resolve?marketplace=US&user_id=shopper-1",
+                                          headers={"Authorization": "Bearer tsr_never-seen"})  # fmt: skip
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.get_json()["error"] == "unavailable"
 

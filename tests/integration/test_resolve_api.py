@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.builders import storefront
+
 
 @pytest.fixture
 def published(client: Any, admin_headers: dict[str, str], catalog: list[str]) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def published(client: Any, admin_headers: dict[str, str], catalog: list[str]) ->
 
 def resolve(client: Any, user: str | None = "shopper-1", **params: str) -> dict[str, Any]:
     query = {"marketplace": "US", **({"user_id": user} if user else {}), **params}
-    response = client.get("/api/v1/pages/home/resolve", query_string=query)
+    response = client.get("/api/v1/pages/home/resolve", query_string=query, headers=storefront(client))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -114,14 +116,14 @@ def test_explain_needs_an_admin_token_and_traces_each_step(
 def test_bad_parameters_are_a_400_naming_the_field(
     client: Any, published: dict[str, Any], query: dict[str, str], field: str
 ) -> None:
-    response = client.get("/api/v1/pages/home/resolve", query_string=query)
+    response = client.get("/api/v1/pages/home/resolve", query_string=query, headers=storefront(client))
     assert response.status_code == 400
     assert response.get_json()["errors"][0]["path"] == field
 
 
 def test_unknown_page_or_marketplace_is_a_404(client: Any, published: dict[str, Any]) -> None:
-    assert client.get("/api/v1/pages/nope/resolve?marketplace=US").status_code == 404
-    assert client.get("/api/v1/pages/home/resolve?marketplace=FR").status_code == 404
+    assert client.get("/api/v1/pages/nope/resolve?marketplace=US", headers=storefront(client)).status_code == 404
+    assert client.get("/api/v1/pages/home/resolve?marketplace=FR", headers=storefront(client)).status_code == 404
 
 
 def test_publishing_a_new_version_changes_what_resolve_serves(
@@ -230,7 +232,8 @@ def test_corrupt_model_file_degrades_the_page_instead_of_failing_it(
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     other = create_app({**app_config, "model_path": broken})
     try:
-        page = other.test_client().get("/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-1").get_json()
+        page = other.test_client().get("/api/v1/pages/home/resolve?marketplace=US&user_id=shopper-1",
+                                       headers=admin_headers).get_json()  # fmt: skip
         assert page["degraded"] is True
         assert all(s["items"] for s in page["slots"] if s["type"] == "recommendations")
     finally:
@@ -246,7 +249,8 @@ def test_reasons_naming_a_shoppers_history_need_the_storefronts_binding(
     key = app.extensions["tessera"].settings.shopper_binding_key
 
     def personal_reasons(user: str, headers: dict[str, str]) -> set[str]:
-        response = client.get(f"/api/v1/pages/home/resolve?marketplace=US&user_id={user}", headers=headers)
+        response = client.get(f"/api/v1/pages/home/resolve?marketplace=US&user_id={user}",
+                              headers={**storefront(client), **headers})  # fmt: skip
         assert response.status_code == 200
         slot = next(s for s in response.get_json()["slots"] if s["id"] == "for-you")
         return {item["reason"] for item in slot["items"]}

@@ -12,6 +12,7 @@ from werkzeug.test import Client
 from tests.integration.test_campaigns_api import an_order, post_events
 from tests.integration.test_experiments_api import page as page  # noqa: F401 - the fixture
 from tests.integration.test_metrics import sample, scrape
+from tests.support.builders import storefront
 
 URL = "/api/v1/pages/birthday/resolve"
 
@@ -31,7 +32,7 @@ def _path() -> str:
 
 
 def get(client: Any, user: str, **params: str) -> Any:
-    return client.get(URL, query_string={"marketplace": "US", "user_id": user, **params})
+    return client.get(URL, query_string={"marketplace": "US", "user_id": user, **params}, headers=storefront(client))
 
 
 def test_a_visit_is_answered_before_flask_with_the_page_and_headers_flask_gives(
@@ -40,7 +41,7 @@ def test_a_visit_is_answered_before_flask_with_the_page_and_headers_flask_gives(
     flask_only = Client(app.wsgi_app.app)  # the same app without the edge in front
     fresh = get(client, "edge-1")
     held = get(client, "edge-1", marketplace="US")
-    by_flask = flask_only.get(URL, query_string={"marketplace": "US", "user_id": "edge-1"})
+    by_flask = flask_only.get(URL, query_string={"marketplace": "US", "user_id": "edge-1"}, headers=storefront(client))
     assert fresh.status_code == held.status_code == by_flask.status_code == 200
     assert fresh.data == held.data == by_flask.data
     assert without_id(fresh.headers) == without_id(held.headers) == without_id(by_flask.headers)
@@ -58,7 +59,7 @@ def test_the_held_answer_keeps_the_proxys_request_id_and_writes_one_access_line(
     get(client, "edge-2")
     with caplog.at_level(logging.INFO, logger="tessera.access"):
         again = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-2"},
-                           headers={"X-Request-ID": "edge-7.a"})  # fmt: skip
+                           headers={"X-Request-ID": "edge-7.a", **storefront(client)})  # fmt: skip
     assert again.headers["X-Request-ID"] == "edge-7.a"
     lines = [r for r in caplog.records if r.name == "tessera.access" and r.request_id == "edge-7.a"]  # type: ignore[attr-defined]
     assert [(r.request_id, r.route, r.status, r.endpoint) for r in lines] == [  # type: ignore[attr-defined]
@@ -113,8 +114,14 @@ def test_previews_traces_and_bad_queries_go_to_flask(
     bearer = {"Authorization": admin_headers["Authorization"]}
     traced = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-5", "explain": "1"}, headers=bearer)
     assert traced.status_code == 200 and "timing_ms" in traced.get_json()
-    assert get(client, "edge-5", explain="1").status_code in (401, 403)  # still refused without a token
-    bad = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-5", "device": "toaster"})
+    assert get(client, "edge-5", explain="1").status_code == 403  # a storefront token may not trace
+    bad = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-5", "device": "toaster"},
+                     headers=storefront(client))  # fmt: skip
     assert bad.status_code == 400 and "device" in str(bad.get_json())
-    assert client.get(URL + "?marketplace=XX&user_id=held-5").status_code == 400
-    assert len(flask_requests) == 4
+    assert client.get(URL + "?marketplace=XX&user_id=held-5", headers=storefront(client)).status_code == 400
+    stranger = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-5"})
+    assert stranger.status_code == 401 and stranger.headers["WWW-Authenticate"]  # no token: Flask's 401
+    revoked = client.get(URL, query_string={"marketplace": "US", "user_id": "edge-5"},
+                         headers={"Authorization": "Bearer tsr_not-a-token"})  # fmt: skip
+    assert revoked.status_code == 401
+    assert len(flask_requests) == 6

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support.app_fixtures import issue_token
+from tests.support.builders import storefront as storefront_token
 
 ENDPOINT = re.compile(r"^(?P<area>[a-z]+(_[a-z]+)*)\.(?P<verb>[a-z]+)_[a-z]+(_[a-z]+)*$")
 VERBS = frozenset(
@@ -48,7 +49,11 @@ def home(client: Any, admin_headers: dict[str, str], make_layout: Any) -> None:
 
 def test_storefront_only_app_resolves_pages_and_takes_events(surface_app: Any, home: None, db_session: Any) -> None:
     storefront = surface_app("storefront").test_client()
-    resolved = storefront.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": "s-1"})
+    resolved = storefront.get(
+        "/api/v1/pages/home/resolve",
+        query_string={"marketplace": "US", "user_id": "s-1"},
+        headers=storefront_token(storefront),
+    )
     assert resolved.status_code == 200, resolved.get_json()
     assert resolved.get_json()["page"] == "home"
     headers = {"Authorization": f"Bearer {issue_token(db_session, 'storefront', frozenset({'events'}))}"}
@@ -88,7 +93,12 @@ def test_storefront_only_app_sets_up_no_session_csrf_or_templates(surface_app: A
 
 def test_admin_only_app_serves_no_storefront_or_analytics(surface_app: Any, admin_headers: dict[str, str]) -> None:
     admin = surface_app("admin").test_client()
-    assert admin.get("/api/v1/pages/x/resolve", query_string={"marketplace": "US"}).status_code == 404
+    assert (
+        admin.get(
+            "/api/v1/pages/x/resolve", query_string={"marketplace": "US"}, headers=storefront_token(admin)
+        ).status_code
+        == 404
+    )
     assert admin.post("/api/v1/events", json={"events": []}, headers=admin_headers).status_code == 404
     assert admin.get("/api/v1/pages", headers=admin_headers).status_code == 200
     assert admin.get("/sign-in").status_code == 200

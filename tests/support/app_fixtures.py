@@ -141,6 +141,13 @@ def admin_headers(db_session: Any) -> dict[str, str]:
 
 
 @pytest.fixture
+def storefront_headers(db_session: Any) -> dict[str, str]:
+    """The storefront's token: it resolves shoppers' pages and posts their events."""
+    token = issue_token(db_session, f"storefront-{uuid.uuid4().hex[:6]}", frozenset({"storefront", "events"}))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
 def sign_in(client: Any, db_session: Any) -> Any:
     """Sign the test client in as a new user with `role`; returns the CSRF token for its forms."""
     from core.users import create_user

@@ -7,6 +7,8 @@ to a database lives with the DB fixtures in `tests/support/app_fixtures.py`.
 from __future__ import annotations
 
 import copy
+import uuid
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,3 +53,25 @@ def csrf_token_of(client: Any, path: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
+
+_STOREFRONT_TOKENS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def storefront(client: Any) -> dict[str, str]:
+    """Headers with a storefront token of the client's app (resolve needs one), made once per app."""
+    app = client.application
+    if app not in _STOREFRONT_TOKENS:
+        from core.auth import create_token
+
+        with app.extensions["tessera"].db.session() as session:
+            token = create_token(session, f"storefront-{uuid.uuid4().hex[:8]}", frozenset({"storefront"}))
+            session.commit()
+        _STOREFRONT_TOKENS[app] = token
+    return {"Authorization": f"Bearer {_STOREFRONT_TOKENS[app]}"}
+
+
+def share_storefront(client: Any, with_client: Any) -> None:
+    """`client`'s app uses the storefront token of `with_client`'s (a worker that cannot make its own)."""
+    storefront(with_client)
+    _STOREFRONT_TOKENS[client.application] = _STOREFRONT_TOKENS[with_client.application]
