@@ -261,6 +261,7 @@ def stack(cfg: Config, tmp: Path) -> Iterator[Stack]:
         stage.enter_context(running(redis))
         progress(f"migrating and seeding the demo store ({cfg.seed_shoppers} shoppers) on it")
         seed_s, token = seed_on(instance, postgres.url, cfg.seed_shoppers)
+        loadgen.authorize(token)  # the demo admin's token carries the storefront scope
         catalog = instance / "recommender" / "data" / "catalog.jsonl"
         fake_port = free_port()
         fake = Restartable(
@@ -349,7 +350,7 @@ class EventBatch:
 def resolve_once(connection: http.client.HTTPConnection, user: int, due: float) -> Resolve:
     """GET one page; raises on a transport error (the caller records it and reconnects)."""
     sent = time.monotonic()
-    connection.request("GET", f"{RESOLVE_PREFIX}{user}")
+    connection.request("GET", f"{RESOLVE_PREFIX}{user}", headers=loadgen.HEADERS)
     response = connection.getresponse()
     raw = response.read()
     done = time.monotonic()

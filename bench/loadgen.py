@@ -100,6 +100,14 @@ def run_load(
     return result
 
 
+HEADERS: dict[str, str] = {}  # sent with every request: the storefront's token (`authorize`)
+
+
+def authorize(token: str) -> None:
+    """Send `token` as the bearer with every request from now on (resolve needs a storefront token)."""
+    HEADERS["Authorization"] = f"Bearer {token}"
+
+
 def _client_loop(
     port: int, paths: Callable[[int], str], take: Callable[[], int | None], result: LoadResult, lock: threading.Lock
 ) -> None:
@@ -110,7 +118,7 @@ def _client_loop(
     while (i := take()) is not None:
         sent = time.perf_counter()
         try:
-            connection.request("GET", paths(i))
+            connection.request("GET", paths(i), headers=HEADERS)
             response = connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException):
@@ -216,6 +224,7 @@ def _wrk(port: int, prefix: str, concurrency: int, duration_s: float) -> Through
             "5s",
             "-s",
             str(script),
+            *(arg for name, value in HEADERS.items() for arg in ("-H", f"{name}: {value}")),
         ]
         done = subprocess.run(
             [*args, f"http://{HOST}:{port}"], capture_output=True, text=True, timeout=duration_s + 60, check=False

@@ -271,7 +271,7 @@ def seconds_until_undegraded(url: str, timeout_s: float) -> float | None:
     i = 0
     while time.monotonic() - started < timeout_s:
         i += 1
-        status, _, body = admin.call(url, "GET", f"{HUNG_PREFIX}after-{i}")  # fresh shoppers: nothing held
+        status, _, body = admin.call(url, "GET", f"{HUNG_PREFIX}after-{i}", headers=loadgen.HEADERS)  # fresh shoppers
         if status == 200 and body and not body.get("degraded"):
             return round(time.monotonic() - started, 2)
         time.sleep(0.1)
@@ -312,6 +312,7 @@ def run(cfg: Config) -> dict[str, Any]:
         instance, logs = Path(tmp) / "instance", Path(tmp)
         progress(f"seeding a temporary instance with {cfg.shoppers} shoppers")
         seed_s, token = seed_instance(instance, cfg.shoppers)
+        loadgen.authorize(token)  # the demo admin's token carries the storefront scope
         results: dict[str, Any] = {"meta": meta(cfg, seed_s)}
         results["throughput"] = bench_throughput(instance, logs, cfg)
         results["http_recommender"], results["hung_recommender"] = bench_http(instance, logs, token, cfg)
