@@ -33,6 +33,7 @@ from core.settings import Settings
 from core.spool import Drainer, Spool
 from core.state_share import RedisStateShare
 from core.tagged_json import Codec
+from core.token_limits import TokenLimiter
 from experiments.chooser import ExperimentChooser
 from experiments.exposures import ExposureRecorder
 from layout_engine.page_cache import PageCache
@@ -59,6 +60,7 @@ class AppServices(Services):
     spool: Spool
     spooled_events: Drainer
     pages: PageCache
+    token_limits: TokenLimiter
 
     def close(self) -> None:
         self.published.close()
@@ -156,6 +158,7 @@ def build_services(
         settings=settings, db=db, cache=cache, executor=executor, analytics_executor=analytics_executor,
         dispatcher=dispatcher, clock=clock, client=client, resolver=resolver, exposures=recorder, experiments=chooser,
         published=published, spool=spool, spooled_events=spooled_events, pages=pages,
+        token_limits=TokenLimiter(settings.redis_url, settings.cache_prefix),
     )  # fmt: skip
 
 

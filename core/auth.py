@@ -25,7 +25,16 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import audit, changes
 from core.changes import TokensChanged
 from core.db import DATABASE_DOWN, Base, UtcDateTime, utcnow
-from core.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
+from core.token_limits import TokenLimiter
 
 # What each scope lets a token do (README, "Security"): `storefront` resolves pages for shoppers,
 # `events` posts their events and opt-outs, `privacy` erases a shopper, `preview` previews and traces
@@ -44,6 +53,7 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rate_per_minute: Mapped[int | None] = mapped_column()  # None: no limit (core.token_limits)
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Identity:
 
     name: str
     scopes: frozenset[str]
+    rate_per_minute: int | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -69,11 +80,17 @@ def parse_scopes(text: str) -> frozenset[str]:
     return scopes
 
 
-def create_token(session: Session, name: str, scopes: frozenset[str], actor: str = "system") -> str:
+def create_token(
+    session: Session, name: str, scopes: frozenset[str], actor: str = "system", rate_per_minute: int | None = None
+) -> str:
     """Store a new token's digest and return the plain token (the only time it exists); the row
     and its audit entry are one unit of work. A taken name is a Conflict."""
+    if rate_per_minute is not None and not 1 <= rate_per_minute <= 1_000_000:
+        raise BadRequest("a token's rate is 1 to 1,000,000 requests a minute", [{"path": "rate_per_minute",
+                         "message": "1 to 1,000,000"}])  # fmt: skip
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(token), scopes=",".join(sorted(scopes))))
+    session.add(ApiToken(name=name, token_hash=hash_token(token), scopes=",".join(sorted(scopes)),
+                         rate_per_minute=rate_per_minute))  # fmt: skip
     try:
         session.flush()
     except IntegrityError as exc:
@@ -90,7 +107,7 @@ def find_identity(session: Session, token: str) -> Identity | None:
     ).first()
     if row is None:
         return None
-    return Identity(name=row.name, scopes=frozenset(row.scopes.split(",")))
+    return Identity(name=row.name, scopes=frozenset(row.scopes.split(",")), rate_per_minute=row.rate_per_minute)
 
 
 def bearer_token() -> str | None:
@@ -104,7 +121,21 @@ def current_identity() -> Identity | None:
 
         token = bearer_token()
         g.identity = identify(db_session, token, published_tokens) if token else None
+        if g.identity is not None:
+            _within_rate(g.identity)
     return g.identity  # type: ignore[no-any-return]
+
+
+def _within_rate(identity: Identity) -> None:
+    """A token with a rate is counted on every request it makes; past it, a 429 with Retry-After."""
+    if identity.rate_per_minute is None:
+        return
+    from core.web import services
+
+    verdict = services().get(TokenLimiter).check(identity.name, identity.rate_per_minute)
+    if not verdict.allowed:
+        raise TooManyRequests(f"this token may make {identity.rate_per_minute} requests a minute",
+                              retry_after_s=verdict.retry_after_s)  # fmt: skip
 
 
 def live_tokens(session: Session) -> dict[str, dict[str, Any]]:
@@ -112,9 +143,11 @@ def live_tokens(session: Session) -> dict[str, dict[str, Any]]:
     checks a storefront's token with no query, and can while its database is down (from the copy).
     Digests of 256-bit random tokens reveal nothing that could be used to call Tessera."""
     rows = session.execute(
-        select(ApiToken.token_hash, ApiToken.name, ApiToken.scopes).where(ApiToken.revoked_at.is_(None))
-    )
-    return {digest: {"name": name, "scopes": sorted(scopes.split(","))} for digest, name, scopes in rows}
+        select(ApiToken.token_hash, ApiToken.name, ApiToken.scopes, ApiToken.rate_per_minute)
+        .where(ApiToken.revoked_at.is_(None))
+    )  # fmt: skip
+    return {digest: {"name": name, "scopes": sorted(scopes.split(",")), "rate_per_minute": rate}
+            for digest, name, scopes, rate in rows}  # fmt: skip
 
 
 def published_tokens() -> Mapping[str, Any]:
@@ -136,7 +169,7 @@ def identify(
     if published is not None:
         found = _published_token(published, digest)
         if found is not None:
-            return Identity(name=found["name"], scopes=frozenset(found["scopes"]))
+            return Identity(found["name"], frozenset(found["scopes"]), found.get("rate_per_minute"))
     verified = _VERIFIED.get(digest)
     if verified is not None:
         return verified[0]

@@ -24,8 +24,10 @@ def tokens_cli() -> None:
 @click.option(
     "--scopes", default="admin", show_default=True, help="Comma-separated: storefront, events, privacy, preview, admin."
 )
+@click.option("--rate", type=click.IntRange(1, 1_000_000), default=None,
+              help="At most this many requests a minute (429 past it); no limit when not given.")  # fmt: skip
 @with_appcontext
-def create(name: str, scopes: str) -> None:
+def create(name: str, scopes: str, rate: int | None) -> None:
     """Create a token and print it once; only its digest is stored."""
     try:
         parsed = parse_scopes(scopes)
@@ -33,7 +35,7 @@ def create(name: str, scopes: str) -> None:
         raise click.BadParameter(exc.message, param_hint="--scopes") from exc
     try:
         with unit_of_work() as session:
-            token = create_token(session, name, parsed, actor="cli")
+            token = create_token(session, name, parsed, actor="cli", rate_per_minute=rate)
     except Conflict as exc:
         raise click.ClickException(f"a token named '{name}' already exists") from exc
     click.echo(token)

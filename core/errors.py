@@ -66,6 +66,16 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
 
+class TooManyRequests(ApiError):
+    """The caller went past its rate; `retry_after_s` says when it may try again."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailable(ApiError):
     """A dependency is down and nothing safe can be served instead; the client should retry."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import ApiError, ServiceUnavailable, Unauthorized
+from core.errors import ApiError, ServiceUnavailable, TooManyRequests, Unauthorized
 
 
 def register_error_handlers(app: Flask, json_everywhere: bool = False) -> None:
@@ -22,7 +22,7 @@ def register_error_handlers(app: Flask, json_everywhere: bool = False) -> None:
         response.status_code = error.status
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
-        if isinstance(error, ServiceUnavailable):
+        if isinstance(error, ServiceUnavailable | TooManyRequests):
             response.headers["Retry-After"] = str(error.retry_after_s)
         return response
 

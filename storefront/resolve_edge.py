@@ -88,7 +88,8 @@ class ResolveEdge:
         finally:
             if session is not None:
                 session.close()
-        return identity is not None and bool(identity.scopes & RESOLVE_SCOPES)
+        # A token with a rate is counted by Flask (core.auth): the edge serves unmetered tokens only.
+        return identity is not None and identity.rate_per_minute is None and bool(identity.scopes & RESOLVE_SCOPES)
 
 
 def plain_visit(environ: dict[str, Any]) -> ResolveQuery | None:
