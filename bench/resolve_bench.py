@@ -93,7 +93,7 @@ def check_resolves(port: int, prefix: str, timeout_s: float = 30.0) -> None:
     unless it does, so we never benchmark a 404."""
     started, streak = time.monotonic(), 0
     while streak < 10:
-        status, _, body = admin.call(f"http://127.0.0.1:{port}", "GET", f"{prefix}1")
+        status, _, body = admin.call(f"http://127.0.0.1:{port}", "GET", f"{prefix}1", headers=loadgen.HEADERS)
         if status == 200 and body and body.get("slots"):
             streak += 1
             continue
