@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import changes, csrf, metrics, web
+from core import changes, csrf, metrics, security_headers, web
 from core.auth import live_tokens
 from core.cache import Cache, make_cache
 from core.clock import Clock, utcnow
@@ -90,6 +90,7 @@ def create_app(
     )
     app.extensions["tessera"] = build_services(settings, transport=transport, cache=cache, clock=clock)
     web.install(app)
+    security_headers.install(app, is_https_only=settings.secure_cookies)
     register_error_handlers(app, json_everywhere="admin" not in settings.surfaces)
     _register_hooks()
     if "admin" in settings.surfaces:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.orm import Session
 
-from core import shopper_binding
+from core import security_headers, shopper_binding
 from core.auth import bearer_of, identify
 from core.errors import ApiError
 from core.published_state import PublishedState
@@ -51,6 +51,10 @@ class ResolveEdge:
         self._binding_key = services.settings.shopper_binding_key
         self._sessions = services.db.sessions
         self._tokens = lambda: self._published.current().part("tokens")
+        self._headers = [
+            *PAGE_HEADERS,
+            *security_headers.for_response("application/json", services.settings.secure_cookies),
+        ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -64,7 +68,7 @@ class ResolveEdge:
         except Exception:  # noqa: BLE001 - Flask resolves it again and answers the error as the route always has
             return self.app(environ, start_response)
         request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
-        start_response("200 OK", [*PAGE_HEADERS, ("Content-Length", str(len(page))), ("X-Request-ID", request_id)])
+        start_response("200 OK", [*self._headers, ("Content-Length", str(len(page))), ("X-Request-ID", request_id)])
         account_request("storefront", "GET", ROUTE, ENDPOINT, 200, time.perf_counter() - started, request_id)
         return [page]
 

@@ -50,6 +50,7 @@ EDGES = frozenset(
         "core.cli",
         "core.csrf",
         "core.db",
+        "core.security_headers",
         "core.services",
         "core.http_errors",
         "core.throttle",
