@@ -147,7 +147,10 @@
   }
 
   const forest = document.getElementById("forest-chart");
-  if (forest && data.comparisons && data.comparisons.length) drawForest(forest, data.comparisons);
+  if (forest && data.comparisons && data.comparisons.length) {
+    forest.parentElement.style.height = `${70 + 44 * data.comparisons.length}px`; // a row per comparison
+    drawForest(forest, data.comparisons);
+  }
   document.querySelectorAll("canvas.timeline-chart").forEach((canvas) => {
     const points = (data.timeline || []).filter((p) => p.metric === canvas.dataset.metric);
     if (points.length) drawTimeline(canvas, points);

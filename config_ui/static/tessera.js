@@ -61,3 +61,11 @@ document.addEventListener("drop", (event) => {
   });
   dragged = null;
 });
+
+// A select marked data-refresh asks its row to be fetched again (hx-trigger="refresh-row"): an htmx
+// trigger filter would say the same, but filters need eval, which the Content-Security-Policy forbids.
+document.addEventListener("change", (event) => {
+  if (event.target instanceof Element && event.target.matches("[data-refresh]")) {
+    event.target.dispatchEvent(new CustomEvent("refresh-row", { bubbles: true }));
+  }
+});
