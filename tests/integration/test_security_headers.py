@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.test_experiments_api import page as page  # noqa: F401 - the fixture
+from tests.support.builders import storefront
 
 HSTS = "Strict-Transport-Security"
 NO_FRAMES_NO_SNIFFING = {
@@ -65,8 +66,8 @@ def test_a_storefront_json_404_carries_them(make_app: Any) -> None:
 
 
 def test_a_visit_answered_by_the_storefront_edge_carries_them(make_app: Any, page: None) -> None:
-    storefront = make_app(surfaces="storefront")
-    response = storefront.test_client().get("/api/v1/pages/birthday/resolve?marketplace=US&user_id=s-1")
+    client = make_app(surfaces="storefront").test_client()
+    response = client.get("/api/v1/pages/birthday/resolve?marketplace=US&user_id=s-1", headers=storefront(client))
     assert response.status_code == 200
     assert_data_policy(response)
     assert HSTS not in response.headers
@@ -75,6 +76,7 @@ def test_a_visit_answered_by_the_storefront_edge_carries_them(make_app: Any, pag
 def test_hsts_only_with_secure_cookies(make_app: Any, page: None) -> None:
     secure = make_app(secure_cookies=True).test_client()
     for url in ("/sign-in", "/healthz", "/api/v1/pages/birthday/resolve?marketplace=US&user_id=s-2"):
-        assert secure.get(url).headers.get(HSTS) == "max-age=31536000; includeSubDomains", url
+        answer = secure.get(url, headers=storefront(secure))
+        assert answer.status_code == 200 and answer.headers.get(HSTS) == "max-age=31536000; includeSubDomains", url
     plain = make_app().test_client()
     assert HSTS not in plain.get("/sign-in").headers
