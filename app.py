@@ -27,6 +27,7 @@ from core.dispatch import Dispatcher, Handler
 from core.errors import ApiError
 from core.http_errors import register_error_handlers
 from core.logs import configure_logging
+from core.private_files import secure_instance
 from core.published_state import PartLoader, PublishedState
 from core.services import Services
 from core.settings import Settings
@@ -122,6 +123,7 @@ def _set_up_ui(app: Flask, settings: Settings) -> None:
 def build_services(
     settings: Settings, *, transport: Transport | None = None, cache: Cache | None = None, clock: Clock | None = None
 ) -> AppServices:
+    secure_instance(settings.instance_path)  # before the database, spool and state copy create files in it
     db = Database(settings.resolved_database_url)
     cache = cache if cache is not None else make_cache(settings.redis_url, settings.cache_prefix)
     clock = clock or utcnow

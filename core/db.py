@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from core import changes
 from core.clock import utcnow as utcnow  # re-exported: models and services import it from here
+from core.private_files import private_file
 
 # What a database that cannot be reached raises (refused, reset, timed out, locked for too long):
 # the errors that are worth waiting out, unlike a bad statement or bad data.
@@ -68,6 +70,8 @@ def make_engine(url: str) -> Engine:
         connect_args = {"connect_timeout": 2} if parsed.get_backend_name() == "postgresql" else {}
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
     is_memory = parsed.database in (None, "", ":memory:")
+    if not is_memory and Path(str(parsed.database)).parent.is_dir():
+        private_file(Path(str(parsed.database)))  # shoppers' data: SQLite would create it under the umask
     kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if is_memory:
         kwargs["poolclass"] = StaticPool

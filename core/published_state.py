@@ -39,6 +39,7 @@ from core.clock import Clock, utcnow
 from core.db import Database
 from core.errors import ServiceUnavailable
 from core.logs import FailureLog
+from core.private_files import private_folder
 from core.state_share import StateShare
 from core.state_version import read_version
 from core.tagged_json import Codec, CodecError
@@ -319,7 +320,7 @@ class PublishedState:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write then rename, so a reader (or a crash) never sees half a file; readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.input_rules import REVENUE_CEILING
+from core.private_files import private_folder, write_private_text
 from core.shopper_binding import derived_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -253,8 +254,7 @@ def _instance_secret(instance_path: Path) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        instance_path.mkdir(parents=True, exist_ok=True)
+        private_folder(instance_path)
         key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
+        write_private_text(path, key)
         return key

@@ -31,6 +31,7 @@ from typing import Any
 
 from core import metrics
 from core.logs import FailureLog
+from core.private_files import private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,12 @@ class Spool:
         self._turn = threading.Condition()  # group commit: puts waiting, and whether one is writing
         self._waiting: list[_Put] = []
         self._is_writing = False
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
+        private_file(path)  # events name shoppers: Tessera's own user only, and so its -wal and -shm
         self._connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=OFF")
         self._connection.executescript(_SCHEMA)
-        path.chmod(0o600)  # events name shoppers: Tessera's own user only
 
     def put(self, kind: str, payloads: Sequence[Any]) -> None:
         """Keep `payloads` durably; returns once they are on disk. `SpoolFull` when there is no room.

@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from core.auth import create_token
+from core.private_files import tighten
 from core.users import create_user
 from core.web import services, unit_of_work
 from demo.seed import has_catalog, is_seeded, seed
@@ -71,3 +72,5 @@ def _train(data_dir: Path, model_path: Path) -> None:
 
     model_path.parent.mkdir(parents=True, exist_ok=True)
     click.get_current_context().invoke(train_command, data_dir=data_dir, model_path=model_path, half_life_days=14.0)
+    for written in (data_dir, model_path.parent):  # shoppers' histories and what was learnt from them
+        tighten(written)
