@@ -43,6 +43,8 @@ from layout_engine.service import PageResolver, shopper_key
 from personalization_client.breaker import BreakerPolicy
 from personalization_client.client import ClientPolicy, PersonalizationClient
 from personalization_client.transports import HttpTransport, InProcessTransport, LazyEngine, Transport
+from shoppers.erasure_digest import ShopperDigest
+from shoppers.service import rekey_legacy_erasures
 from storefront.event_spool import KIND as EVENT_KIND
 from storefront.event_spool import apply_spooled_events
 
@@ -62,6 +64,7 @@ class AppServices(Services):
     spooled_events: Drainer
     pages: PageCache
     token_limits: TokenLimiter
+    erasure: ShopperDigest
 
     def close(self) -> None:
         self.published.close()
@@ -136,7 +139,9 @@ def build_services(
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="resolve")
     analytics_executor = ThreadPoolExecutor(max_workers=settings.analysis_threads, thread_name_prefix="analysis")
     spool = Spool(settings.instance_path / "spool.db", max_items=settings.spool_max_items)
-    recorder = ExposureRecorder(db, spool, flush_every_s=settings.exposure_flush_s)
+    erasure = ShopperDigest(settings.erasure_digest_key)
+    _rekey_erasures(db, erasure)
+    recorder = ExposureRecorder(db, spool, erasure, flush_every_s=settings.exposure_flush_s)
     published = _published_state(settings, db, clock)
 
     def experiments() -> dict[int, Any]:
@@ -154,15 +159,25 @@ def build_services(
         published.start()
     pages = PageCache(settings.page_cache_s)
     dispatcher = Dispatcher(_effects(resolver, published, cache, client, pages))
-    spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher, settings.max_order), every_s=1.0,
+    spooled_events = Drainer(spool, EVENT_KIND, apply_spooled_events(db, dispatcher, erasure, settings.max_order), every_s=1.0,
                              is_transient=lambda exc: isinstance(exc, DATABASE_DOWN))  # fmt: skip
     spooled_events.start()
     return AppServices(
         settings=settings, db=db, cache=cache, executor=executor, analytics_executor=analytics_executor,
         dispatcher=dispatcher, clock=clock, client=client, resolver=resolver, exposures=recorder, experiments=chooser,
-        published=published, spool=spool, spooled_events=spooled_events, pages=pages,
+        published=published, spool=spool, spooled_events=spooled_events, pages=pages, erasure=erasure,
         token_limits=TokenLimiter(settings.redis_url, settings.cache_prefix),
     )  # fmt: skip
+
+
+def _rekey_erasures(db: Database, digests: ShopperDigest) -> None:
+    """Erasures stored before the key existed get the keyed digest (`shoppers.erasure_digest`); until
+    then lookups match their old form too, so a start with the database down only postpones this."""
+    with suppress(SQLAlchemyError), db.session() as session:  # not migrated yet, or down: the next start
+        rekeyed = rekey_legacy_erasures(session, digests)
+        session.commit()
+        if rekeyed:
+            log.info("re-keyed %d erased shoppers' digests (plain SHA-256 → HMAC-SHA256)", rekeyed)
 
 
 def _published_state(settings: Settings, db: Database, clock: Clock) -> PublishedState:

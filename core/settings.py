@@ -12,6 +12,8 @@ setting, so a typo fails at start-up rather than as a TypeError mid-request.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import types
@@ -45,6 +47,7 @@ ENVIRONMENT = {
     "spool_max_items": "TESSERA_SPOOL_MAX_ITEMS",
     "max_order_revenue": "TESSERA_MAX_ORDER_REVENUE",
     "shopper_key": "TESSERA_SHOPPER_KEY",
+    "erasure_key": "TESSERA_ERASURE_KEY",
     "personal_answer_ttl_s": "TESSERA_PERSONAL_ANSWER_TTL_S",
     "page_cache_s": "TESSERA_PAGE_CACHE_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
@@ -90,6 +93,7 @@ class Settings:
     spool_max_items: int = 1_000_000  # events and exposures kept while the database is down (~300 MB)
     max_order_revenue: int = 1_000_000  # one order's revenue above this is refused (input_rules.money_problem)
     shopper_key: str = field(default="", repr=False)  # signs shopper bindings (core.shopper_binding)
+    erasure_key: str = field(default="", repr=False)  # keys erased shoppers' digests (shoppers.erasure_digest)
     worker_threads: int = 32
     exposure_flush_s: float = 1.0
     analysis_threads: int = 2
@@ -107,6 +111,14 @@ class Settings:
     def shopper_binding_key(self) -> bytes:
         """The key the storefront signs shopper bindings with: configured, or derived from the secret key."""
         return self.shopper_key.encode() if self.shopper_key else derived_key(self.secret_key)
+
+    @property
+    def erasure_digest_key(self) -> bytes:
+        """The key of erased shoppers' digests: configured, or derived from the secret key (which `make run`
+        keeps in instance/secret_key). It must never change while erasures are remembered."""
+        if self.erasure_key:
+            return self.erasure_key.encode()
+        return hmac.new(self.secret_key.encode(), b"tessera erasure digest v1", hashlib.sha256).digest()
 
     @property
     def max_order(self) -> Decimal:

@@ -65,10 +65,11 @@ def _train(data_dir: Path, model_path: Path) -> None:
     """Train the built-in recommender with its own `train` command (same progress bar and summary),
     on the history exported from the database: everyone seeded, nobody erased or opted out."""
     from recommender.__main__ import train_command
+    from shoppers.erasure_digest import ShopperDigest
     from shoppers.service import export_training_data
 
     with services().db.session() as session:
-        export_training_data(session, data_dir)
+        export_training_data(session, data_dir, services().get(ShopperDigest))
 
     model_path.parent.mkdir(parents=True, exist_ok=True)
     click.get_current_context().invoke(train_command, data_dir=data_dir, model_path=model_path, half_life_days=14.0)

@@ -26,16 +26,19 @@ from core.db import DATABASE_DOWN, Database, utcnow
 from core.logs import FailureLog
 from core.spool import Drainer, Spool, Spooled
 from experiments.models import Experiment, Exposure
-from shoppers.models import ErasedShopper
-from shoppers.service import digest
+from shoppers.erasure_digest import ShopperDigest
+from shoppers.service import erased_among
 
 log = logging.getLogger(__name__)
 KIND = "exposure"
 
 
 class ExposureRecorder:
-    def __init__(self, db: Database, spool: Spool, flush_every_s: float = 1.0, seen_limit: int = 200_000) -> None:
+    def __init__(
+        self, db: Database, spool: Spool, digests: ShopperDigest, flush_every_s: float = 1.0, seen_limit: int = 200_000
+    ) -> None:
         self._db = db
+        self._digests = digests
         self._spool = spool
         self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()  # skips repeats before the spool does
         self._seen_limit = seen_limit
@@ -74,7 +77,7 @@ class ExposureRecorder:
         rows = [{"experiment_id": e, "phase": p, "user_id": u, "variant": v, "first_seen_at": datetime.fromisoformat(t)}
                 for e, p, u, v, t in (item.payload for item in items)]  # fmt: skip
         with self._db.engine.begin() as connection:
-            rows = _while_running(connection, _without_erased(connection, rows))
+            rows = _while_running(connection, _without_erased(connection, rows, self._digests))
             if rows:  # one cached statement, executed with the batch's rows (see `_insert_exposures`)
                 connection.execute(_insert_exposures(self._db.engine.dialect.name), rows)
         now = utcnow()
@@ -90,17 +93,13 @@ def _insert_exposures(dialect: str) -> Any:
     return builder(Exposure).on_conflict_do_nothing(index_elements=["experiment_id", "phase", "user_id"])
 
 
-def _without_erased(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _without_erased(connection: Connection, rows: list[dict[str, Any]], digests: ShopperDigest) -> list[dict[str, Any]]:
     """Drop exposures buffered before their shopper was erased: an erasure must not be undone by
     a flush that was already waiting (the erasure commits the digest first). A shopper who comes
     back after the erasure is new to Tessera, and their new exposures count."""
-    digests = {digest(r["user_id"]): r["user_id"] for r in rows}
-    erased = dict(connection.execute(
-        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.user_digest.in_(list(digests)))
-    ).all())  # fmt: skip
-    if not erased:
+    erased_at = erased_among(connection, {r["user_id"] for r in rows}, digests)
+    if not erased_at:
         return rows
-    erased_at = {digests[d]: at for d, at in erased.items()}
     return [r for r in rows if r["user_id"] not in erased_at or r["first_seen_at"] > erased_at[r["user_id"]]]
 
 

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from core.db import utcnow
 from core.web import services, unit_of_work
 from shoppers import service
+from shoppers.erasure_digest import ShopperDigest
 
 
 @click.group("shoppers")
@@ -34,7 +35,7 @@ def export_command(directory: Path | None) -> None:
     """Write interactions.csv for the built-in recommender, without erased or opted-out shoppers."""
     target = directory or services().settings.data_path
     with services().db.session() as session:
-        rows = service.export_training_data(session, target)
+        rows = service.export_training_data(session, target, services().get(ShopperDigest))
     click.echo(f"Wrote {rows} interactions to {target / 'interactions.csv'}.")
 
 
@@ -48,7 +49,7 @@ def retrain_command(context: click.Context) -> None:
 
     settings = services().settings
     with services().db.session() as session:
-        rows = service.export_training_data(session, settings.data_path)
+        rows = service.export_training_data(session, settings.data_path, services().get(ShopperDigest))
     click.echo(f"Exported {rows} interactions (erased and opted-out shoppers left out).")
     settings.resolved_model_path.parent.mkdir(parents=True, exist_ok=True)
     context.invoke(train_command, data_dir=settings.data_path, model_path=settings.resolved_model_path,

@@ -43,13 +43,15 @@ class ShopperOptOut(Base):
 
 
 class ErasedShopper(Base):
-    """An erased shopper, kept only as a SHA-256 digest of the id: enough to leave them out of
-    recommender training data that was exported before the erasure, not enough to name them."""
+    """An erased shopper, kept only as a keyed digest of the id (`shoppers.erasure_digest`): enough to
+    leave out their late events and re-imported history, not enough to name them. `scheme` says how
+    the digest was made: `hmac-sha256`, or `sha256` for rows from before the key, re-keyed at start."""
 
     __tablename__ = "erased_shoppers"
 
     user_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    scheme: Mapped[str] = mapped_column(String(16))
 
 
 class ShopperInteraction(Base):

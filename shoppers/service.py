@@ -8,7 +8,6 @@ of events and the profiles it changes commit together or not at all.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import time
 from collections import defaultdict
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from catalog.models import CatalogItemRow
 from core import changes
 from core.changes import ShopperForgotten, ShopperHistoryChanged
+from shoppers.erasure_digest import KEYED, LEGACY, ShopperDigest
 from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, ShopperOptOut, ShopperProfileRow
 from shoppers.profile import Profile, ProfileEvent, RfmCutpoints, fold, rfm_cutpoints
 
@@ -242,10 +242,6 @@ class _StoredEvent:
 # ----------------------------------------------------------------------------- privacy
 
 
-def digest(user_id: str) -> str:
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Erasure:
     events: int
@@ -298,16 +294,16 @@ def load_purchases(connection: Connection | Session, user_id: str) -> tuple[froz
     return frozenset(r[0] for r in rows), len({r[1] for r in rows})
 
 
-def erase(session: Session, user_id: str, now: datetime) -> Erasure:
+def erase(session: Session, user_id: str, now: datetime, digests: ShopperDigest) -> Erasure:
     """Delete everything Tessera holds about the shopper: events, purchase history, profile, opt-out
-    and what registered hooks own (experiment exposures); remember only a digest so old training
-    exports skip them."""
+    and what registered hooks own (experiment exposures); remember only a keyed digest
+    (`shoppers.erasure_digest`) so late events and re-imported history of theirs are skipped."""
     events = session.execute(delete(EventRow).where(EventRow.user_id == user_id)).rowcount  # type: ignore[attr-defined]
     purchases = session.execute(delete(ShopperInteraction).where(ShopperInteraction.user_id == user_id)).rowcount  # type: ignore[attr-defined]
     elsewhere = {kind: hook(session, user_id) for kind, hook in sorted(_ERASURE_HOOKS.items())}
     profile = session.execute(delete(ShopperProfileRow).where(ShopperProfileRow.user_id == user_id)).rowcount  # type: ignore[attr-defined]
     session.execute(delete(ShopperOptOut).where(ShopperOptOut.user_id == user_id))
-    session.execute(_insert(session, ErasedShopper).values(user_digest=digest(user_id), erased_at=now)
+    session.execute(_insert(session, ErasedShopper).values(user_digest=digests.of(user_id), erased_at=now, scheme=KEYED)
                     .on_conflict_do_update(index_elements=["user_digest"], set_={"erased_at": now}))  # fmt: skip
     changes.record(session, ShopperForgotten(user_id, opted_out=False))
     return Erasure(int(events or 0), int(purchases or 0), bool(profile), elsewhere)
@@ -318,6 +314,40 @@ def erased_digests(session: Session) -> dict[str, datetime]:
     return {d: at for d, at in session.execute(select(ErasedShopper.user_digest, ErasedShopper.erased_at))}
 
 
+def erased_among(
+    connection: Connection | Session, user_ids: Iterable[str], digests: ShopperDigest
+) -> dict[str, datetime]:
+    """User id → when they were erased, for those of `user_ids` who were (by either stored form)."""
+    forms = digests.stored_forms(user_ids)
+    if not forms:
+        return {}
+    found = connection.execute(
+        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.user_digest.in_(list(forms)))
+    )
+    erased: dict[str, datetime] = {}
+    for stored, at in found:
+        user_id = forms[stored]
+        erased[user_id] = max(at, erased.get(user_id, at))
+    return erased
+
+
+def rekey_legacy_erasures(session: Session, digests: ShopperDigest) -> int:
+    """Convert erasures stored as a plain SHA-256 (before the key) to the keyed digest, which needs no
+    ids (`ShopperDigest.rekeyed`): afterwards no guessable digest is left. Idempotent and safe to run
+    in several workers at once; a shopper erased again since keeps the later keyed row."""
+    old = session.execute(
+        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.scheme == LEGACY)
+    ).all()
+    if not old:
+        return 0
+    rows = [{"user_digest": digests.rekeyed(d), "erased_at": at, "scheme": KEYED} for d, at in old]
+    session.execute(
+        delete(ErasedShopper).where(ErasedShopper.scheme == LEGACY, ErasedShopper.user_digest.in_([d for d, _ in old]))
+    )
+    session.execute(_insert(session, ErasedShopper).on_conflict_do_nothing(index_elements=["user_digest"]), rows)
+    return len(rows)
+
+
 def _export_catalog(session: Session, path: Path) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for row in session.scalars(select(CatalogItemRow).order_by(CatalogItemRow.item_id)):
@@ -326,11 +356,12 @@ def _export_catalog(session: Session, path: Path) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def export_training_data(session: Session, directory: Path) -> int:
+def export_training_data(session: Session, directory: Path, digests: ShopperDigest) -> int:
     """Write `catalog.jsonl` and `interactions.csv` for the built-in recommender from the stored history, leaving out
     erased and opted-out shoppers: the next training run never sees them. Returns the rows written."""
     skip_ids = set(session.scalars(select(ShopperOptOut.user_id)))
     skip_digests = erased_digests(session)
+    erased: dict[str, datetime | None] = {}  # user id → when erased (None: never), worked out once per shopper
     rows = session.execute(
         select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
                ShopperInteraction.occurred_at, ShopperInteraction.order_id)
@@ -343,7 +374,10 @@ def export_training_data(session: Session, directory: Path) -> int:
         out = csv.writer(handle)
         out.writerow(["user_id", "item_id", "event", "occurred_at", "order_id"])
         for user_id, item_id, kind, at, order_id in rows:
-            erased_at = skip_digests.get(digest(user_id))
+            if user_id not in erased:
+                times = [skip_digests[d] for d in digests.stored_forms([user_id]) if d in skip_digests]
+                erased[user_id] = max(times, default=None)
+            erased_at = erased[user_id]
             if user_id in skip_ids or (erased_at is not None and at <= erased_at):
                 continue
             out.writerow([user_id, item_id, kind, at.isoformat().replace("+00:00", "Z"), order_id or ""])

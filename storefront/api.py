@@ -28,6 +28,7 @@ from layout_engine.resolve import fallback_code
 from layout_engine.service import PageResolver, ResolveQuery
 from layout_engine.shopper_query import parse_at, require_user_id, shopper_args
 from shoppers import service as shopper_service
+from shoppers.erasure_digest import ShopperDigest
 from shoppers.events import MAX_BATCH
 from shoppers.ingest import ingest
 from storefront.event_spool import spool_events
@@ -160,7 +161,7 @@ def record_opt_out(user_id: str) -> Response:
     require_user_id(user_id)
     session = db_session()
     is_new = shopper_service.opt_out(session, user_id, utcnow())
-    audit.record(session, _actor(), "shopper_opted_out", f"shopper:{shopper_service.digest(user_id)[:12]}")
+    audit.record(session, _actor(), "shopper_opted_out", f"shopper:{services().get(ShopperDigest).of(user_id)[:12]}")
     commit()
     return jsonify({"user_id": user_id, "opted_out": True, "changed": is_new})
 
@@ -182,8 +183,8 @@ def erase_shopper(user_id: str) -> Response:
     the audit log keeps only a digest prefix, never the id."""
     require_user_id(user_id)
     session = db_session()
-    erasure = shopper_service.erase(session, user_id, utcnow())
-    audit.record(session, _actor(), "shopper_erased", f"shopper:{shopper_service.digest(user_id)[:12]}",
+    erasure = shopper_service.erase(session, user_id, utcnow(), services().get(ShopperDigest))
+    audit.record(session, _actor(), "shopper_erased", f"shopper:{services().get(ShopperDigest).of(user_id)[:12]}",
                  **erasure.as_dict())  # fmt: skip
     commit()
     return jsonify({"user_id": user_id, "erased": erasure.as_dict()})

@@ -15,18 +15,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from core import changes
 from core.db import Database
 from core.dispatch import Dispatcher
 from core.errors import ServiceUnavailable
 from core.input_rules import DEFAULT_MAX_ORDER
 from core.spool import Apply, Spool, Spooled, SpoolFull
+from shoppers.erasure_digest import ShopperDigest
 from shoppers.events import parse_batch
 from shoppers.ingest import ingest
-from shoppers.models import ErasedShopper
-from shoppers.service import digest
+from shoppers.service import erased_among
 
 KIND = "event"
 
@@ -45,12 +43,14 @@ def spool_events(
     return {"accepted": 0, "duplicates": 0, "spooled": len(valid), "rejected": rejected}
 
 
-def apply_spooled_events(db: Database, dispatcher: Dispatcher, max_order: Decimal = DEFAULT_MAX_ORDER) -> Apply:
+def apply_spooled_events(
+    db: Database, dispatcher: Dispatcher, digests: ShopperDigest, max_order: Decimal = DEFAULT_MAX_ORDER
+) -> Apply:
     """The drainer's step: one transaction per batch, then the batch's effects (caches) as any commit's."""
 
     def apply(items: list[Spooled]) -> None:
         with db.session() as session:
-            kept = _not_erased_since(session, items)
+            kept = _not_erased_since(session, items, digests)
             ingest(session, [item.payload for item in kept], datetime.now(UTC), max_order=max_order)
             session.commit()
             dispatcher.dispatch(changes.take(session))
@@ -58,17 +58,15 @@ def apply_spooled_events(db: Database, dispatcher: Dispatcher, max_order: Decima
     return apply
 
 
-def _not_erased_since(session: Any, items: list[Spooled]) -> list[Spooled]:
+def _not_erased_since(session: Any, items: list[Spooled], digests: ShopperDigest) -> list[Spooled]:
     """Drop the events of shoppers erased after the event was received."""
-    by_digest: dict[str, list[Spooled]] = {}
+    by_user: dict[str, list[Spooled]] = {}
     for item in items:
         user = item.payload.get("user_id") if isinstance(item.payload, dict) else None
         if isinstance(user, str):
-            by_digest.setdefault(digest(user), []).append(item)
-    erased = dict(session.execute(
-        select(ErasedShopper.user_digest, ErasedShopper.erased_at).where(ErasedShopper.user_digest.in_(list(by_digest)))
-    ).all())  # fmt: skip
+            by_user.setdefault(user, []).append(item)
+    erased = erased_among(session, by_user, digests)
     if not erased:
         return items
-    dropped = {item.id for d, at in erased.items() for item in by_digest[d] if item.received_at < at.timestamp()}
+    dropped = {item.id for user, at in erased.items() for item in by_user[user] if item.received_at < at.timestamp()}
     return [item for item in items if item.id not in dropped]

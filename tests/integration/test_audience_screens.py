@@ -168,9 +168,7 @@ def test_rule_problems_from_validation_land_next_to_the_row_in_the_live_panel(cl
     assert "1 problem to fix" in html
     oob = html.split('id="audience-row-1-problems"', 1)[1]
     assert "&#39;between&#39; needs the low end first (9 &gt; 3)" in oob.split("</div>", 1)[0]
-    assert (
-        'id="audience-row-0-problems" class="row-problems" hx-swap-oob="true"></div>' in html
-    )
+    assert 'id="audience-row-0-problems" class="row-problems" hx-swap-oob="true"></div>' in html
 
 
 def test_a_missing_key_and_name_are_named_at_their_fields(client: Any, sign_in: Any) -> None:

@@ -59,7 +59,7 @@ def test_retraining_leaves_out_erased_and_opted_out_shoppers(
     from shoppers.models import ShopperInteraction
 
     erased, opted_out = db_session.scalars(select(ShopperInteraction.user_id).distinct().limit(2)).all()
-    service.erase(db_session, erased, utcnow())
+    service.erase(db_session, erased, utcnow(), runner.app.extensions["tessera"].erasure)
     service.opt_out(db_session, opted_out, utcnow())
     db_session.commit()
     exported = runner.invoke(args=["shoppers", "export-training", str(tmp_path / "export")])

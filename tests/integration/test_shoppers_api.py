@@ -14,11 +14,13 @@ from sqlalchemy import func, insert, select
 
 from catalog.models import CatalogItemRow
 from core.audit import AuditEvent
+from core.settings import Settings
 from experiments.models import Exposure
 from layout_engine.resolve import OPTED_OUT
 from layout_engine.service import shopper_key
+from shoppers.erasure_digest import ShopperDigest
 from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, ShopperOptOut, ShopperProfileRow
-from shoppers.service import digest, export_training_data
+from shoppers.service import export_training_data
 from tests.integration.test_campaigns_api import (
     HOLIDAY_HOME,
     HOME,
@@ -31,7 +33,7 @@ from tests.integration.test_campaigns_api import (
     publish,
     resolve,
 )
-from tests.support.app_fixtures import issue_token
+from tests.support.app_fixtures import SECRET_KEY, issue_token
 
 HOME_WITH_TRENDING = {**HOME, "slots": [*HOME["slots"], {
     "id": "trending", "type": "recommendations",
@@ -66,9 +68,13 @@ def shopper(client: Any, headers: dict[str, str], user: str) -> dict[str, Any]:
     return data
 
 
+# What the test apps store for an erased shopper (their key derives from the fixtures' secret key).
+DIGESTS = ShopperDigest(Settings(secret_key=SECRET_KEY).erasure_digest_key)
+
+
 def rows_of(db_session: Any, model: Any, user: str) -> int:
     column = model.user_digest if model is ErasedShopper else model.user_id
-    value = digest(user) if model is ErasedShopper else user
+    value = DIGESTS.of(user) if model is ErasedShopper else user
     return int(db_session.scalar(select(func.count()).select_from(model).where(column == value)) or 0)
 
 
@@ -258,7 +264,7 @@ def test_erasure_deletes_every_trace_and_the_audit_keeps_no_id(
         user not in f"{e.actor} {e.target} {json.dumps(e.details)}" for e in db_session.scalars(select(AuditEvent))
     )
     erased = next(e for e in entries if e.action == "shopper_erased")
-    assert erased.target == f"shopper:{digest(user)[:12]}"
+    assert erased.target == f"shopper:{DIGESTS.of(user)[:12]}"
     assert erased.details == {"events": 4, "purchases": 2, "exposures": 1, "profile": False}
 
 
@@ -306,7 +312,7 @@ def test_training_data_leaves_out_erased_and_opted_out_shoppers(
         select(ShopperInteraction.user_id, ShopperInteraction.item_id, ShopperInteraction.event,
                ShopperInteraction.occurred_at, ShopperInteraction.order_id)
         .where(ShopperInteraction.user_id == erased)).mappings().all()  # fmt: skip
-    everyone = export_training_data(db_session, tmp_path / "before")
+    everyone = export_training_data(db_session, tmp_path / "before", DIGESTS)
     assert {opted_out, erased} <= {row["user_id"] for row in read_export(tmp_path / "before")}
 
     assert client.post(f"/api/v1/shoppers/{opted_out}/opt-out", headers=admin_headers).status_code == 200
@@ -314,7 +320,7 @@ def test_training_data_leaves_out_erased_and_opted_out_shoppers(
     db_session.execute(insert(ShopperInteraction), [dict(row) for row in history])  # the history imported again
     db_session.commit()
 
-    written = export_training_data(db_session, tmp_path / "after")
+    written = export_training_data(db_session, tmp_path / "after", DIGESTS)
     rows = read_export(tmp_path / "after")
     users = {row["user_id"] for row in rows}
     assert opted_out not in users and erased not in users
@@ -361,6 +367,6 @@ def test_a_shopper_who_comes_back_after_erasure_starts_afresh(
     assert client.delete(f"/api/v1/shoppers/{user}", headers=admin_headers).status_code == 200
     later = {**an_order(user, pages[2]), "occurred_at": at_param(now() + SECOND)}
     post_events(client, admin_headers, [later])
-    export_training_data(db_session, tmp_path)
+    export_training_data(db_session, tmp_path, DIGESTS)
     assert [(r["user_id"], r["item_id"]) for r in read_export(tmp_path) if r["user_id"] == user] == [(user, pages[2])]
     assert shopper(client, admin_headers, user)["facts"]["orders"] == 1

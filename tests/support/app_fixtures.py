@@ -36,6 +36,7 @@ from shoppers.models import ErasedShopper, EventRow, ShopperInteraction, Shopper
 from tests.support import builders, databases
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+SECRET_KEY = "test-secret"  # every test app's, unless a test sets its own
 
 
 def _backends() -> list[Any]:
@@ -81,7 +82,7 @@ def app_config(database_url: str, redis_url: str, model_path: Path, tmp_path: Pa
         "cache_prefix": f"tessera-test-{uuid.uuid4().hex[:8]}:",
         "instance_path": tmp_path,
         "model_path": model_path,
-        "secret_key": "test-secret",
+        "secret_key": SECRET_KEY,
         "worker_threads": 16,
         # Generous here so a loaded CI machine never turns a healthy call into a fallback;
         # the deadline itself is exercised by tests that set it, and end to end.
