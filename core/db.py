@@ -62,17 +62,22 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys
-    so concurrent gunicorn workers wait for the writer instead of failing."""
+    so concurrent gunicorn workers wait for the writer instead of failing.
+
+    Both hide statement parameters from errors (`hide_parameters`): a database error's text is
+    logged (the spool, the dispatcher, Flask's traceback of a 500, /readyz) and its parameters
+    are shopper ids, order ids and revenue. The statement itself stays, which is what one debugs."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # A database that is down must fail a request fast (the storefront then serves from its
         # snapshot), not hold a thread for the driver's default of no timeout at all.
         connect_args = {"connect_timeout": 2} if parsed.get_backend_name() == "postgresql" else {}
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args,
+                             hide_parameters=True)  # fmt: skip
     is_memory = parsed.database in (None, "", ":memory:")
     if not is_memory and Path(str(parsed.database)).parent.is_dir():
         private_file(Path(str(parsed.database)))  # shoppers' data: SQLite would create it under the umask
-    kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}, "hide_parameters": True}
     if is_memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)  # type: ignore[arg-type]

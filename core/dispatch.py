@@ -90,7 +90,7 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - any failure: the change stands, the effect is retried
             if not quiet:
                 log.warning("invalidation pending for %s (%s: %s); retrying in the background",
-                            event, type(exc).__name__, exc)  # fmt: skip
+                            _kind(event), type(exc).__name__, exc)  # fmt: skip
             return False
         return True
 
@@ -99,8 +99,8 @@ class Dispatcher:
             self._pending[(event, handler)] = None
             self._pending.move_to_end((event, handler))
             while len(self._pending) > MAX_PENDING:
-                dropped, _ = self._pending.popitem(last=False)
-                log.error("dropped the pending invalidation of %s: too many pending", dropped)
+                (dropped, _handler), _ = self._pending.popitem(last=False)
+                log.error("dropped the pending invalidation of %s: too many pending", _kind(dropped))
         if self._background:
             self._ensure_thread()
             self._wake.set()
@@ -128,3 +128,8 @@ class Dispatcher:
                 delay = self._first_retry_s
             else:
                 delay = min(delay * 2, self._max_backoff_s)
+
+
+def _kind(event: DomainEvent) -> str:
+    """What a log line says of an event: its kind, never its fields (a forgotten shopper's id)."""
+    return type(event).__name__

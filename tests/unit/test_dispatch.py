@@ -107,3 +107,10 @@ def test_every_recorded_change_is_dispatched_exactly_once(events: list[Any]) -> 
 def test_recording_something_that_is_not_a_domain_event_is_refused() -> None:
     with pytest.raises(TypeError):
         changes.record(FakeSession(), object())  # type: ignore[arg-type]
+
+
+def test_a_failed_effect_is_logged_by_its_kind_never_the_shoppers_id(caplog: pytest.LogCaptureFixture) -> None:
+    dispatcher = Dispatcher({ShopperForgotten: [Flaky(failures=1)]}, background=False)
+    with caplog.at_level("WARNING", logger="core.dispatch"):
+        assert dispatcher.dispatch([ShopperForgotten("shopper-42", opted_out=False)]) is Invalidation.PENDING
+    assert "ShopperForgotten" in caplog.text and "shopper-42" not in caplog.text
