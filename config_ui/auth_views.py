@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
 from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -26,13 +27,20 @@ def _throttle() -> LoginThrottle:
 def _safe_next(target: str | None) -> str:
     """Only a same-site relative path: one "/" then no "/" or "\\", and no control character or
     space anywhere (browsers drop tabs and newlines, so `/\t/evil.example/` meant `//evil.example/`,
-    and a newline in a Location header was a 500)."""
-    if target and SAFE_NEXT.fullmatch(target) and not target.startswith(("//", "/\\")):
+    and a newline in a Location header was a 500) — judged as sent and once percent-decoded, so a
+    proxy or browser that decodes `/%2F%2Fevil` or `/%09/evil` on the way cannot make it leave."""
+    if target and _is_same_site_path(target) and _is_same_site_path(unquote(target), decoded=True):
         return target
     return url_for("ui_pages.list_pages")
 
 
-SAFE_NEXT = re.compile(r"/[\x21-\x7e]{0,500}")
+def _is_same_site_path(target: str, decoded: bool = False) -> bool:
+    starts_well = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return starts_well and bool((DECODED_PATH if decoded else SAFE_NEXT).fullmatch(target))
+
+
+SAFE_NEXT = re.compile(r"/[\x21-\x5b\x5d-\x7e]{0,500}")  # printable ASCII but the backslash
+DECODED_PATH = re.compile(r"/[^\x00-\x1f\x7f\\]*")  # decoded: spaces may be meant, control characters not
 
 
 @bp.get("/sign-in")

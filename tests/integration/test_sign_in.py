@@ -100,12 +100,26 @@ def test_users_create_asks_for_the_password_and_checks_it(runner: Any) -> None:
         " /x",
         "/x\r\nSet-Cookie: a=b",
         "evil.example",
+        "/%2F%2Fevil",
+        "/%2f/evil.example/",
+        "/%5Cevil.example",
+        "/%09/evil.example/",
+        "/%0a",
+        "/pages\\..\\evil",
+        "/x y",
+        "",
     ],  # fmt: skip
 )
 def test_next_after_sign_in_is_only_a_same_site_path(client: Any, editor: str, target: str) -> None:
     """`next=/%09/evil.example/` went to //evil.example/ (browsers drop the tab); a newline was a 500."""
     response = post_sign_in(client, editor, PASSWORD, next=target)
     assert response.status_code == 303 and response.headers["Location"] == "/", response.headers.get("Location")
+
+
+@pytest.mark.parametrize("target", ["/?marketplace=US", "/pages/home/editor?marketplace=DE", "/audit?q=a%20b"])
+def test_next_after_sign_in_keeps_a_same_site_path(client: Any, editor: str, target: str) -> None:
+    response = post_sign_in(client, editor, PASSWORD, next=target)
+    assert response.status_code == 303 and response.headers["Location"] == target
 
 
 def test_signing_out_ends_the_session_for_a_copied_cookie_too(client: Any, app: Any, editor: str) -> None:
