@@ -98,7 +98,7 @@ class SignInThrottle:
         audit_window = timedelta(seconds=self._limits.address_window_s)
         is_current = row.audit_since is not None and now - row.audit_since < audit_window
         if not (is_current and row.audit_id is not None and audit.count_again(session, row.audit_id, now)):
-            event = audit.record(session, _normal(email)[:254], audit.AuditAction.SIGN_IN_FAILED, "",
+            event = audit.record(session, _normal(email)[:254], "sign_in_failed", "",
                                  address=address, count=1, last_at=now.isoformat())  # fmt: skip
             session.flush()
             session.execute(update(SignInFailure).where(SignInFailure.key == attempt.account_key)
