@@ -17,8 +17,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import changes, csrf, metrics, security_headers, web
+from core import changes, csrf, metrics, rate_limits, security_headers, web
 from core.auth import live_tokens
 from core.cache import Cache, make_cache
 from core.clock import Clock, utcnow
@@ -102,6 +103,8 @@ def create_app(
     for surface in settings.surfaces:
         for blueprint in _surface_blueprints(surface):
             app.register_blueprint(blueprint)
+    if "admin" in settings.surfaces:
+        _limit_sign_in(app, settings)
     _register_health(app)
     _register_cli(app)
     if "storefront" in settings.surfaces:
@@ -121,6 +124,15 @@ def _set_up_ui(app: Flask, settings: Settings) -> None:
     )
     csrf.protect(app)
     app.jinja_env.globals["current_user"] = web.current_user
+    if settings.proxy_hops:  # the client's address, as the proxies in front saw it (sign-in limits count it)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
+
+
+def _limit_sign_in(app: Flask, settings: Settings) -> None:
+    """Requests to sign in per client address, the coarse line in front of the database's failure
+    counts (`core.throttle`); the limiter is made here once and can take more endpoints."""
+    rate_limits.install(app, settings)
+    rate_limits.limit_endpoint(app, "ui_auth.submit_sign_in", settings.sign_in_rate_limit)
 
 
 def build_services(

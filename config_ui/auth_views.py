@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
 from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from config_ui.views import ui_blueprint
 from core import audit
-from core.throttle import LoginThrottle
+from core.sign_in_rules import Verdict, wait_in_words
+from core.throttle import SignInThrottle
 from core.users import check_credentials, end_sessions
 from core.web import commit, current_user, db_session, services
 
@@ -19,20 +21,28 @@ logger = logging.getLogger(__name__)
 bp = ui_blueprint("ui_auth", __name__)
 
 
-def _throttle() -> LoginThrottle:
-    return LoginThrottle(services().cache)
+def _throttle() -> SignInThrottle:
+    settings = services().settings
+    return SignInThrottle(settings.secret_key, settings.sign_in_limits)
 
 
 def _safe_next(target: str | None) -> str:
     """Only a same-site relative path: one "/" then no "/" or "\\", and no control character or
     space anywhere (browsers drop tabs and newlines, so `/\t/evil.example/` meant `//evil.example/`,
-    and a newline in a Location header was a 500)."""
-    if target and SAFE_NEXT.fullmatch(target) and not target.startswith(("//", "/\\")):
+    and a newline in a Location header was a 500) — judged as sent and once percent-decoded, so a
+    proxy or browser that decodes `/%2F%2Fevil` or `/%09/evil` on the way cannot make it leave."""
+    if target and _is_same_site_path(target) and _is_same_site_path(unquote(target), decoded=True):
         return target
     return url_for("ui_pages.list_pages")
 
 
-SAFE_NEXT = re.compile(r"/[\x21-\x7e]{0,500}")
+def _is_same_site_path(target: str, decoded: bool = False) -> bool:
+    starts_well = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return starts_well and bool((DECODED_PATH if decoded else SAFE_NEXT).fullmatch(target))
+
+
+SAFE_NEXT = re.compile(r"/[\x21-\x5b\x5d-\x7e]{0,500}")  # printable ASCII but the backslash
+DECODED_PATH = re.compile(r"/[^\x00-\x1f\x7f\\]*")  # decoded: spaces may be meant, control characters not
 
 
 @bp.get("/sign-in")
@@ -41,30 +51,41 @@ def sign_in() -> str:
 
 
 @bp.post("/sign-in")
-def submit_sign_in() -> Response | tuple[str, int]:
+def submit_sign_in() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """The attempt is counted (and committed) before the password is checked, so concurrent tries
+    on any worker see each other; a right password gives it back (core.throttle)."""
     email, password = request.form.get("email", ""), request.form.get("password", "")
-    address = request.remote_addr or "unknown"
-    throttle = _throttle()
-    if throttle.is_blocked(email, address):
-        error = "Too many failed attempts. Wait 15 minutes, or ask an admin to check your account."
-        return render_template(
-            "config_ui/sign_in.html", next=request.form.get("next", ""), error=error, email=email
-        ), 429
-    user = check_credentials(db_session(), email, password)
-    audit.record(db_session(), email.strip().lower()[:254], "sign_in" if user else "sign_in_failed", "",
-                 address=address)  # fmt: skip
+    address, throttle = request.remote_addr or "unknown", _throttle()
+    attempt = throttle.begin(db_session(), email, address, services().clock())
     commit()
+    if not attempt.verdict.is_allowed:
+        return _refused(email, attempt.verdict)
+    user = check_credentials(db_session(), email, password)
     if user is None:
-        throttle.record_failure(email, address)
-        error = "That email and password do not match."
-        return render_template(
-            "config_ui/sign_in.html", next=request.form.get("next", ""), error=error, email=email
-        ), 401
-    throttle.reset(email, address)
+        throttle.failed(db_session(), attempt, email, address, services().clock())
+        commit()
+        return _form(email, "That email and password do not match."), 401
+    throttle.succeeded(db_session(), attempt)
+    audit.record(db_session(), user.email, "sign_in", "", address=address)
+    commit()
     session.clear()
     session["user_id"], session["epoch"] = user.id, user.session_epoch
     logger.info("sign-in: %s", user.email)
     return redirect(_safe_next(request.form.get("next")), code=303)
+
+
+def _refused(email: str, verdict: Verdict) -> tuple[str, int, dict[str, str]]:
+    """429 with Retry-After; the page says when to try again, and why."""
+    wait = wait_in_words(verdict.retry_after_s)
+    if verdict.reason == "address":
+        error = f"Too many failed sign-ins from your address. Try again in {wait}."
+    else:
+        error = f"Too many failed attempts for this account. Try again in {wait}, or ask an admin to check it."
+    return _form(email, error), 429, {"Retry-After": str(verdict.retry_after_s)}
+
+
+def _form(email: str, error: str) -> str:
+    return render_template("config_ui/sign_in.html", next=request.form.get("next", ""), error=error, email=email)
 
 
 @bp.post("/sign-out")

@@ -74,11 +74,24 @@ class AuditEntry:
                 "details": self.details}  # fmt: skip
 
 
-def record(session: Session, actor: str, action: AuditAction | str, target: str = "", **details: Any) -> None:
+def record(session: Session, actor: str, action: AuditAction | str, target: str = "", **details: Any) -> AuditEvent:
     """Add an event to the caller's transaction; the caller commits it with its change. An action
     not in AuditAction is refused (ValueError), so the audit screen can filter by everything logged."""
     checked = AuditAction(action)
-    session.add(AuditEvent(actor=actor, action=str(checked), target=target, details=details))
+    event = AuditEvent(actor=actor, action=str(checked), target=target, details=details)
+    session.add(event)
+    return event
+
+
+def count_again(session: Session, event_id: int, at: datetime) -> bool:
+    """One more of an event logged as a count (failed sign-ins: one row per account, address and
+    window, not one per attempt): its `count` goes up and `last_at` moves. False if it is gone."""
+    event = session.get(AuditEvent, event_id)
+    if event is None:
+        return False
+    details = dict(event.details or {})
+    event.details = {**details, "count": int(details.get("count", 1)) + 1, "last_at": at.isoformat()}
+    return True
 
 
 SIGN_IN_ACTIONS = (AuditAction.SIGN_IN, AuditAction.SIGN_IN_FAILED)

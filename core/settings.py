@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import types
 import typing
@@ -27,6 +28,7 @@ from typing import Any
 from core.input_rules import REVENUE_CEILING
 from core.private_files import private_folder, write_private_text
 from core.shopper_binding import derived_key
+from core.sign_in_rules import SignInLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -51,6 +53,12 @@ ENVIRONMENT = {
     "personal_answer_ttl_s": "TESSERA_PERSONAL_ANSWER_TTL_S",
     "page_cache_s": "TESSERA_PAGE_CACHE_S",
     "secure_cookies": "TESSERA_SECURE_COOKIES",
+    "proxy_hops": "TESSERA_PROXY_HOPS",
+    "sign_in_rate_limit": "TESSERA_SIGN_IN_RATE_LIMIT",
+    "sign_in_free_failures": "TESSERA_SIGN_IN_FREE_FAILURES",
+    "sign_in_longest_wait_s": "TESSERA_SIGN_IN_LONGEST_WAIT_S",
+    "sign_in_address_failures": "TESSERA_SIGN_IN_ADDRESS_FAILURES",
+    "sign_in_address_window_s": "TESSERA_SIGN_IN_ADDRESS_WINDOW_S",
     "log_level": "TESSERA_LOG_LEVEL",
     "log_format": "TESSERA_LOG_FORMAT",
     "analysis_threads": "TESSERA_ANALYSIS_THREADS",
@@ -99,6 +107,17 @@ class Settings:
     analysis_threads: int = 2
     surfaces: tuple[str, ...] = SURFACES
     secure_cookies: bool = False
+    # Proxies in front that append to X-Forwarded-For (1 behind the README's nginx): sign-in limits
+    # count the client's address, which without this is the proxy's, the same for everyone.
+    proxy_hops: int = 0
+    # Requests to POST /sign-in per client address (Flask-Limiter's notation), in Redis when configured.
+    sign_in_rate_limit: str = "30/minute"
+    # Failed sign-ins (core.sign_in_rules): free per account and address, then waits doubling from
+    # 1 s up to the longest; and at most so many per address over all accounts in a window.
+    sign_in_free_failures: int = 5
+    sign_in_longest_wait_s: float = 900.0
+    sign_in_address_failures: int = 50
+    sign_in_address_window_s: float = 900.0
     testing: bool = False
     log_level: str = "INFO"
     log_format: str = "json"  # or "text", for people reading a terminal
@@ -124,6 +143,16 @@ class Settings:
     def max_order(self) -> Decimal:
         """The largest revenue one order may carry, exactly (never above what analyses count)."""
         return Decimal(min(self.max_order_revenue, REVENUE_CEILING))
+
+    @property
+    def sign_in_limits(self) -> SignInLimits:
+        """The failed sign-ins tolerated per account and address, and per address."""
+        return SignInLimits(
+            free_failures=self.sign_in_free_failures,
+            longest_wait_s=self.sign_in_longest_wait_s,
+            address_failures=self.sign_in_address_failures,
+            address_window_s=self.sign_in_address_window_s,
+        )
 
     @property
     def resolved_model_path(self) -> Path:
@@ -238,8 +267,38 @@ _COERCERS: dict[object, Callable[[Any], Any]] = {
     Path: _to_path,
     str: _to_str,
 }
+
+
+def _at_least(lowest: float) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value < lowest:
+            raise ValueError(f"expected at least {lowest:g}")
+        return value
+
+    return check
+
+
+RATE_LIMIT = re.compile(r"\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?", re.IGNORECASE)
+
+
+def _rate_limit(value: str) -> str:
+    """A rate in Flask-Limiter's notation: `30/minute`, `100 per hour`, `5/10 seconds`."""
+    if not RATE_LIMIT.fullmatch(value.strip()):
+        raise ValueError("expected a rate such as 30/minute or 100 per hour")
+    return value.strip()
+
+
 # Checks beyond the type, by setting.
-_CHECKS: dict[str, Callable[[Any], Any]] = {"log_level": _log_level, "log_format": _log_format}
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "log_level": _log_level,
+    "log_format": _log_format,
+    "proxy_hops": _at_least(0),
+    "sign_in_rate_limit": _rate_limit,
+    "sign_in_free_failures": _at_least(1),
+    "sign_in_longest_wait_s": _at_least(1),
+    "sign_in_address_failures": _at_least(1),
+    "sign_in_address_window_s": _at_least(1),
+}
 
 
 def parse_surfaces(value: str | Iterable[str]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import catalog.models  # noqa: F401
 import core.audit  # noqa: F401
 import core.auth  # noqa: F401 - registers the tables on Base.metadata
 import core.state_version  # noqa: F401
+import core.throttle  # noqa: F401
 import core.users  # noqa: F401
 import experiments.models  # noqa: F401
 import layout_engine.drafts  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -45,11 +46,14 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client: A
     assert "do not match" in wrong.get_data(as_text=True)
 
 
-def test_repeated_failures_are_throttled_even_with_the_right_password(client: Any, editor: str) -> None:
+def test_repeated_failures_are_throttled_even_with_the_right_password(make_app: Any, editor: str) -> None:
+    still = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # the app's clock stands still: the wait never ends
+    client = make_app(clock=lambda: still).test_client()
     for _ in range(5):
         post_sign_in(client, editor, "guess")
     response = post_sign_in(client, editor, PASSWORD)
     assert response.status_code == 429 and "Too many failed attempts" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_forms_without_the_csrf_token_are_refused(client: Any, editor: str) -> None:
@@ -100,12 +104,26 @@ def test_users_create_asks_for_the_password_and_checks_it(runner: Any) -> None:
         " /x",
         "/x\r\nSet-Cookie: a=b",
         "evil.example",
+        "/%2F%2Fevil",
+        "/%2f/evil.example/",
+        "/%5Cevil.example",
+        "/%09/evil.example/",
+        "/%0a",
+        "/pages\\..\\evil",
+        "/x y",
+        "",
     ],  # fmt: skip
 )
 def test_next_after_sign_in_is_only_a_same_site_path(client: Any, editor: str, target: str) -> None:
     """`next=/%09/evil.example/` went to //evil.example/ (browsers drop the tab); a newline was a 500."""
     response = post_sign_in(client, editor, PASSWORD, next=target)
     assert response.status_code == 303 and response.headers["Location"] == "/", response.headers.get("Location")
+
+
+@pytest.mark.parametrize("target", ["/?marketplace=US", "/pages/home/editor?marketplace=DE", "/audit?q=a%20b"])
+def test_next_after_sign_in_keeps_a_same_site_path(client: Any, editor: str, target: str) -> None:
+    response = post_sign_in(client, editor, PASSWORD, next=target)
+    assert response.status_code == 303 and response.headers["Location"] == target
 
 
 def test_signing_out_ends_the_session_for_a_copied_cookie_too(client: Any, app: Any, editor: str) -> None:

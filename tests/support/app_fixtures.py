@@ -27,6 +27,7 @@ from core.audit import AuditEvent
 from core.auth import ApiToken, create_token
 from core.changes import CatalogChanged
 from core.db import Database
+from core.throttle import SignInFailure
 from core.users import User
 from experiments.models import Experiment, ExperimentVariant, Exposure
 from layout_engine.audience_service import forget_sample
@@ -243,6 +244,7 @@ def _empty_tables(db: Database) -> None:
             ApiToken,
             User,
             AuditEvent,
+            SignInFailure,
         ):
             session.execute(delete(model))
         session.commit()

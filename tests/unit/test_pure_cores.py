@@ -45,6 +45,7 @@ EDGES = frozenset(
         "core.auth",
         "core.cache",
         "core.published_state",
+        "core.rate_limits",
         "core.state_share",
         "core.state_version",
         "core.cli",

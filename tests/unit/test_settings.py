@@ -104,3 +104,22 @@ def test_an_unknown_log_level_is_refused_by_name(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TESSERA_LOG_LEVEL", "chatty")
     with pytest.raises(SettingsError, match=r"TESSERA_LOG_LEVEL \(log_level\): expected one of DEBUG"):
         Settings.from_env()
+
+
+def test_sign_in_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESSERA_SIGN_IN_RATE_LIMIT", "100 per hour")
+    monkeypatch.setenv("TESSERA_SIGN_IN_FREE_FAILURES", "3")
+    monkeypatch.setenv("TESSERA_PROXY_HOPS", "1")
+    settings = Settings.from_env()
+    assert settings.sign_in_rate_limit == "100 per hour" and settings.proxy_hops == 1
+    assert settings.sign_in_limits.free_failures == 3 and settings.sign_in_limits.longest_wait_s == 900
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("sign_in_rate_limit", "lots"), ("sign_in_free_failures", "0"), ("sign_in_address_failures", "-1"),
+     ("sign_in_longest_wait_s", "0"), ("proxy_hops", "-1")],
+)  # fmt: skip
+def test_sign_in_limits_that_make_no_sense_are_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
