@@ -10,8 +10,9 @@ A route under /api/ with no description is an error here, not a silent gap (`Und
 
 Responses every operation can give are added in one place (`_common_responses`): 400 for input
 the edge refuses before any view runs (control characters in the URL, unreadable JSON), 401/403
-where a scope is required, 404 where the path names something, 503 while a dependency is down.
-Error bodies have the one shape `core.errors.ApiError.to_dict()` gives (`ERROR_SCHEMA`).
+where a scope is required, 404 where the path names something, 413 for a body past the app's limit,
+414 for a URL past the HTTP server's (gunicorn answers it, with no JSON body), 503 while a dependency
+is down. Error bodies have the one shape `core.errors.ApiError.to_dict()` gives (`ERROR_SCHEMA`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _ERROR_REF = {"$ref": "#/components/schemas/Error"}  # as `ERROR`, for use above
 _REASONS = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "The request cannot be read",
     401: "No valid bearer token", 403: "The token lacks the scope", 404: "Not found", 409: "Conflict",
+    413: "The body is too large", 414: "The URL is too long",
     412: "The If-Match ETag is stale", 422: "Not valid", 428: "If-Match is required", 503: "A dependency is down",
 }  # fmt: skip
 
@@ -221,8 +223,9 @@ def _parameter(parameter: Parameter) -> dict[str, Any]:
 
 def _responses(operation: Operation, scopes: frozenset[str] | None, *, has_path_parameters: bool) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status in sorted({*operation.responses, *_common_responses(scopes, has_path_parameters)}):
-        schema = operation.responses.get(status, _ERROR_REF if status >= 400 else None)
+    common = _common_responses(scopes, has_path_parameters, has_body=operation.body is not None)
+    for status in sorted({*operation.responses, *common}):
+        schema = operation.responses[status] if status in operation.responses else common[status]
         answer: dict[str, Any] = {"description": _REASONS.get(status, "")}
         if schema is not None:
             answer["content"] = {"application/json": {"schema": dict(schema)}}
@@ -232,18 +235,15 @@ def _responses(operation: Operation, scopes: frozenset[str] | None, *, has_path_
     return responses
 
 
-def _common_responses(scopes: frozenset[str] | None, has_path_parameters: bool) -> set[int]:
-    statuses = {400, 503}
+def _common_responses(scopes: frozenset[str] | None, has_path_parameters: bool, has_body: bool) -> dict[int, Any]:
+    statuses: dict[int, Any] = {400: _ERROR_REF, 414: None, 503: _ERROR_REF}
     if scopes:
-        statuses |= {401, 403}
+        statuses |= {401: _ERROR_REF, 403: _ERROR_REF}
     if has_path_parameters:
-        statuses.add(404)
+        statuses[404] = _ERROR_REF
+    if has_body:
+        statuses[413] = _ERROR_REF
     return statuses
-
-
-def described_endpoints() -> frozenset[str]:
-    """The endpoints some package has described."""
-    return frozenset(_OPERATIONS)
 
 
 # ----------------------------------------------------------------------------- building blocks

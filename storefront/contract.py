@@ -18,7 +18,6 @@ from core.openapi import (
     Operation,
     Parameter,
     array,
-    errors,
     marketplace,
     nullable,
     obj,
@@ -77,7 +76,7 @@ openapi.describe("storefront.resolve_page", Operation(
 openapi.describe("storefront.post_events", Operation(
     summary="A batch of shoppers' events: each invalid one is named by index, the rest are stored",
     body={"oneOf": [obj(["events"], events=EVENTS), EVENTS]},
-    responses={200: REPORT, 202: REPORT, **errors(413)},
+    responses={200: REPORT, 202: REPORT},
     description="202: the database is unreachable and the events are spooled on this node, applied later.",
 ))  # fmt: skip
 openapi.describe("storefront.record_opt_out", Operation(

@@ -57,5 +57,5 @@ def test_an_operation_gets_the_common_refusals_and_its_scope() -> None:
     assert list(document["paths"]) == ["/api/v1/things/{key}"]
     operation = document["paths"]["/api/v1/things/{key}"]["get"]
     assert operation["security"] == [{"bearer": ["admin"]}]
-    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "503"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "414", "503"}
     assert operation["responses"]["404"]["content"]["application/json"]["schema"] == openapi.ERROR
