@@ -8,6 +8,7 @@ which surfaces this process serves: `storefront` (resolve, events, privacy),
 
 from __future__ import annotations
 
+import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -105,6 +106,7 @@ def create_app(
             app.register_blueprint(blueprint)
     if "admin" in settings.surfaces:
         _limit_sign_in(app, settings)
+    _register_contract(app, settings.surfaces)
     _register_health(app)
     _register_cli(app)
     if "storefront" in settings.surfaces:
@@ -301,6 +303,24 @@ def _admin_blueprints() -> tuple[Blueprint, ...]:
     screens = (auth_views, page_views, editor_views, history_views, audience_views, campaign_views,
                experiment_views, audit_views, admin_views)  # fmt: skip
     return (pages_api, targeting_api, experiments_api, audit_views.api_bp, views.bp, *(s.bp for s in screens))
+
+
+# Each API's contract module describes its routes for /api/openapi.json when imported (core.openapi).
+_CONTRACTS = {
+    "storefront": ("storefront.contract",),
+    "admin": ("layout_engine.pages_contract", "layout_engine.targeting_contract", "experiments.contract",
+              "config_ui.audit_contract"),
+    "analytics": ("experiments.contract",),
+}  # fmt: skip
+
+
+def _register_contract(app: Flask, surfaces: tuple[str, ...]) -> None:
+    """GET /api/openapi.json on every process: each surface serves an API, and the contract is public."""
+    from core.api_docs import bp as api_docs
+
+    for module in sorted({name for surface in surfaces for name in _CONTRACTS[surface]}):
+        importlib.import_module(module)
+    app.register_blueprint(api_docs)
 
 
 def _register_health(app: Flask) -> None:

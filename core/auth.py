@@ -296,6 +296,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
             ensure_scope(scope)
             return view(*args, **kwargs)
 
+        wrapped.required_scope = scope  # type: ignore[attr-defined]  # read by the API contract (core.api_docs)
         return wrapped  # type: ignore[return-value]
 
     return decorator

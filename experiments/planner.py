@@ -78,6 +78,9 @@ def _sample_size(values: dict[str, float]) -> dict[str, Any]:
         raise ValidationFailed("the planner's inputs are not valid",
                                [{"path": "mde", "message": "too small a lift to detect with any traffic"}])  # fmt: skip
     days = None if "daily_users" not in values or planned.days is None else planned.days
+    if days is not None and not math.isfinite(days):  # a vanishing number of visitors (1e-313 a day)
+        raise ValidationFailed("the planner's inputs are not valid",
+                               [{"path": "daily_users", "message": "too few visitors a day to reach the sample"}])  # fmt: skip
     return {"users_per_variant": planned.users_per_variant,
             "total_users": planned.users_per_variant * int(values["variants"]),
             "days": None if days is None else math.ceil(days * 10) / 10}  # fmt: skip

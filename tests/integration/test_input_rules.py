@@ -111,6 +111,10 @@ def test_planner_and_calendar_edges_are_400s(client: Any, admin_headers: dict[st
     assert tiny.status_code == 422 and _path(tiny) == "mde"
     small = client.get("/api/v1/experiments/plan?baseline=0.5&mde=0.001", headers=admin_headers)
     assert small.status_code in (200, 422)
+    # found by the contract's fuzz run: a subnormal number of daily visitors made the days infinite (a 500)
+    forever = client.get("/api/v1/experiments/plan?baseline=0.1&mde=0.1&daily_users=2.2250738585e-313",
+                         headers=admin_headers)  # fmt: skip
+    assert forever.status_code == 422 and _path(forever) == "daily_users"
     sign_in("viewer")
     for month in ("9999-12", "0001-01", "2026-13"):
         assert client.get(f"/campaigns/calendar?marketplace=US&month={month}").status_code == 400

@@ -80,7 +80,7 @@ def test_storefront_only_app_answers_404_json_for_the_ui_and_the_admin_api(
     assert storefront.get("/api/v1/experiments/x/results", headers=admin_headers).status_code == 404
     # the URL is the storefront's for erasure (DELETE); reading the profile (GET) is admin only
     assert storefront.get("/api/v1/shoppers/s-1", headers=admin_headers).status_code == 405
-    assert set(application.blueprints) == {"storefront"}
+    assert set(application.blueprints) == {"storefront", "api_docs"}  # api_docs: the public contract
     assert storefront.get("/healthz").status_code == 200 and storefront.get("/readyz").status_code == 200
 
 

@@ -31,6 +31,7 @@ EDGES = frozenset(
         "catalog.store",
         "config_ui.access",
         "config_ui.admin_views",
+        "config_ui.audit_contract",
         "config_ui.audience_views",
         "config_ui.audit_views",
         "config_ui.auth_views",
@@ -41,6 +42,7 @@ EDGES = frozenset(
         "config_ui.htmx",
         "config_ui.page_views",
         "config_ui.views",
+        "core.api_docs",
         "core.audit",
         "core.auth",
         "core.cache",
@@ -91,6 +93,7 @@ EDGES = frozenset(
         "shoppers.models",
         "shoppers.service",
         "storefront.api",
+        "storefront.contract",
     }
 )
 
