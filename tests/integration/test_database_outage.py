@@ -85,19 +85,26 @@ def test_the_storefront_serves_and_keeps_everything_through_a_database_outage(
     with services.db.session() as session:
         catalog = insert_store(session, model_path.parent)
         headers = {"Authorization": f"Bearer {issue_token(session, 'outage', frozenset({'admin', 'events'}))}"}
+        # the storefront's token: checked from the published-state snapshot, so it works during the outage too
+        shop = {"Authorization": f"Bearer {issue_token(session, 'outage-shop', frozenset({'storefront'}))}"}
     client = outage_app.test_client()
     publish_page_with_experiment(client, headers, catalog)
     before = [f"before-{i}" for i in range(10)]
     for user in before:
         assert (
-            client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": user}).status_code
+            client.get(
+                "/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": user}, headers=shop
+            ).status_code
             == 200
         )
     assert client.post("/api/v1/events", json={"events": [order(0)]}, headers=headers).status_code == 200
 
     server.stop()
     during = [f"during-{i}" for i in range(10)]
-    pages = [client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": u}) for u in during]
+    pages = [
+        client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US", "user_id": u}, headers=shop)
+        for u in during
+    ]
     assert [p.status_code for p in pages] == [200] * len(during)
     served = pages[-1].get_json()
     assert served["degraded"] is True and "shopper_profile_unavailable" in served["degraded_reasons"]
@@ -107,7 +114,7 @@ def test_the_storefront_serves_and_keeps_everything_through_a_database_outage(
     eventually(
         lambda: (
             "published_state_unverified"
-            in client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US"})
+            in client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US"}, headers=shop)
             .get_json()
             .get("degraded_reasons", [])
         )
@@ -126,7 +133,7 @@ def test_the_storefront_serves_and_keeps_everything_through_a_database_outage(
     eventually(
         lambda: (
             "degraded_reasons"
-            not in client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US"}).get_json()
+            not in client.get("/api/v1/pages/home/resolve", query_string={"marketplace": "US"}, headers=shop).get_json()
         )
     )
     with services.db.session() as session:

@@ -49,7 +49,7 @@ def _counts(db_session: Any) -> tuple[int, ...]:
 
 @pytest.fixture
 def shop(client: Any, db_session: Any, admin_headers: dict[str, str], published: Any) -> Iterator[dict[str, Any]]:  # noqa: F811
-    events = {"Authorization": f"Bearer {issue_token(db_session, 'fuzz-shop', frozenset({'events'}))}"}
+    events = {"Authorization": f"Bearer {issue_token(db_session, 'fuzz-shop', frozenset({'events', 'storefront'}))}"}
     yield {"client": client, "admin": admin_headers, "events": events}
 
 
@@ -62,11 +62,16 @@ def _check(response: Any, before: tuple[int, ...], db_session: Any) -> None:
 @FUZZ
 @given(slug=url_texts, params=st.dictionaries(st.sampled_from(["user_id", "marketplace", "locale", "device", "at",
                                                                  "attr.plan", "explain", "preview_variant"]) | url_texts,
-                                              url_texts, max_size=4))  # fmt: skip
-def test_resolve_never_fails(shop: dict[str, Any], db_session: Any, slug: str, params: dict[str, str]) -> None:
+                                              url_texts, max_size=4),
+       token=st.sampled_from(["events", "admin"]))  # fmt: skip
+def test_resolve_never_fails(
+    shop: dict[str, Any], db_session: Any, slug: str, params: dict[str, str], token: str
+) -> None:
+    """As the storefront (its token: a plain visit; traces and time travel refused) and as an admin
+    (every parameter read: previews, traces, `at`)."""
     before = _counts(db_session)
     response = shop["client"].get(f"/api/v1/pages/{quote(slug, safe='') or 'home'}/resolve",
-                                  query_string={"marketplace": "US", **params})  # fmt: skip
+                                  query_string={"marketplace": "US", **params}, headers=shop[token])  # fmt: skip
     _check(response, before, db_session)
 
 
