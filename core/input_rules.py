@@ -14,6 +14,7 @@ look-alike ids (`home\\n` next to `home`); unbounded numbers overflow the statis
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -80,9 +81,12 @@ def control_character(value: str) -> bool:
     return _has_refused_character(value)
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _has_refused_character(value: str) -> bool:
     if value.isascii():  # the common case: only C0 controls and DEL can be wrong
-        return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+        return _ASCII_CONTROL.search(value) is not None
     return any(unicodedata.category(c) in _REFUSED_CATEGORIES or c in _BIDI_CONTROLS for c in value)
 
 

@@ -51,6 +51,7 @@ class ResolveEdge:
         self._binding_key = services.settings.shopper_binding_key
         self._sessions = services.db.sessions
         self._tokens = lambda: self._published.current().part("tokens")
+        self._allowed: dict[str, int] = {}  # Authorization header → the published version it was allowed at
         self._headers = [
             *PAGE_HEADERS,
             *security_headers.for_response("application/json", services.settings.secure_cookies),
@@ -74,7 +75,22 @@ class ResolveEdge:
 
     def _may_resolve(self, authorization: str | None) -> bool:
         """Whether the request's token may ask for shoppers' pages; Flask answers every other one
-        (401, 403, or 503 while a token never seen cannot be checked)."""
+        (401, 403, or 503 while a token never seen cannot be checked). A storefront sends one token
+        on every visit: once allowed it is allowed until the published state changes (a token's
+        creation or revocation changes it), without hashing it again (a quarter of a held page)."""
+        if authorization is None:
+            return False
+        version = self._published.version
+        if self._allowed.get(authorization) == version:
+            return True
+        allowed = self._check(authorization)
+        if allowed:
+            if len(self._allowed) >= 1_000:
+                self._allowed.clear()
+            self._allowed[authorization] = version
+        return allowed
+
+    def _check(self, authorization: str) -> bool:
         token = bearer_of(authorization)
         if token is None:
             return False

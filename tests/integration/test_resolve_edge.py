@@ -125,3 +125,20 @@ def test_previews_traces_and_bad_queries_go_to_flask(
                          headers={"Authorization": "Bearer tsr_not-a-token"})  # fmt: skip
     assert revoked.status_code == 401
     assert len(flask_requests) == 6
+
+
+def test_a_revoked_token_stops_resolving_at_once(client: Any, db_session: Any, page: None) -> None:
+    """The edge remembers a token it allowed only until the published state changes, which revoking does."""
+    from core.auth import ApiToken, create_token, revoke_token
+
+    token = create_token(db_session, "shop-to-revoke", frozenset({"storefront"}))
+    db_session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):  # the second is answered from what the edge remembers
+        assert (
+            client.get(URL, query_string={"marketplace": "US", "user_id": "edge-9"}, headers=headers).status_code == 200
+        )
+    token_id = db_session.query(ApiToken.id).filter(ApiToken.name == "shop-to-revoke").scalar()
+    revoke_token(db_session, token_id, "admin@example.com")
+    db_session.commit()
+    assert client.get(URL, query_string={"marketplace": "US", "user_id": "edge-9"}, headers=headers).status_code == 401
